@@ -1,0 +1,1 @@
+"""The Scrapy project: settings, outlet declarations, spiders and the WARC capture middleware."""

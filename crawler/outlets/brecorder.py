@@ -1,0 +1,107 @@
+"""Business Recorder (brecorder.com): Pakistan's English-language financial daily, Karachi.
+
+Structure sources:
+- URL shapes: articles at ``/news/<numeric id>/<slug>`` (the id alone, ``/news/<id>``, also resolves and is
+  the canonical form on the live site); AMP copies at ``/news/amp/<id>``; tag pages under ``/trends/<slug>``;
+  author pages ``/authors/<id>/<slug>``; section pages such as ``/latest-news``, ``/markets``,
+  ``/business-finance``; RSS at ``/feeds/<section>`` (``latest-news``, ``markets``, ``business-finance``).
+- Markup (class names below) follows a saved live article page and listing page of 2025 (published in a
+  public scraper's test data): the PSX ticker strip ``div.js-ticker`` plus the index bar in ``<header>``,
+  masthead date + "PRINT EDITION / BR MARKETS / Dollar to PKR" links, ``article.story.single`` with
+  ``h1.story__title``, ``span.story__byline``, ``div.story__content``, ``div.story__tags`` (badges),
+  ``section.comments`` ("Comments" + character counter), ``div.related-stories`` ending with
+  ``#read-more-stories``, GPT ad slots ``div.ad__wrapper__slot``.
+- Extracted-text junk patterns: project seed 002 and ``shared/fixtures/TICKER_PATTERNS.md``.
+Not confirmed against the live site: sitemap paths (``/sitemap.xml`` index with children under
+``/sitemaps/``), robots.txt rules, video/gallery URL shapes and the "Advertisement" label text.
+"""
+
+from __future__ import annotations
+
+from crawler.outlets.base import Edition, Outlet
+
+OUTLET: Outlet = Outlet(
+    name="brecorder",
+    title="Business Recorder",
+    country="PK",
+    base_url="https://www.brecorder.com",
+    domains=("brecorder.com", "www.brecorder.com"),
+    editions={
+        "en": Edition(
+            language="en",
+            feeds=("/feeds/latest-news", "/feeds/markets", "/feeds/business-finance"),
+            sitemaps=("/sitemap.xml",),
+            sections=("/latest-news", "/markets"),
+            article_pattern=r"^/news/\d{5,}(?:/[A-Za-z0-9][A-Za-z0-9._-]*)?/?$",
+            exclude_pattern=(
+                r"^/news/amp/"
+                r"|^/(?:trends|authors|videos|galleries|multimedia|search|print|feeds|comments)(?:/|\?|$)"
+            ),
+        ),
+    },
+    default_edition="en",
+    remove_xpaths=(
+        # PSX ticker strip (stocks marquee + index bar) and its duplicated copy
+        "//div[contains(@class,'js-ticker')]",
+        "//div[contains(@class,'tickers')]",
+        # masthead: logo, today's date, PRINT EDITION / BR MARKETS / Dollar to PKR links
+        "//a[contains(@class,'logo')]",
+        "//div[a[@title='Print Edition']]",
+        "//nav",
+        "//footer",
+        # ad slots, inline ad wrappers and their "Advertisement" labels
+        "//div[contains(@class,'ad__wrapper__slot')]",
+        "//div[contains(@class,'ad--inline')]",
+        "//*[contains(@class,'ad__label')]",
+        "//div[contains(@class,'aux-content')]",
+        # category badge (breadcrumb), tag list, share buttons, clapper + follow-us row
+        "//span[contains(@class,'badge')]",
+        "//div[contains(@class,'story__tags')]",
+        "//div[contains(@class,'social-icons')]",
+        "//div[contains(@class,'story__engage')]",
+        "//a[contains(@class,'js-count-clap')]",
+        # in-body read-also line (a paragraph that is only a bold link to another story) and link boxes
+        "//div[contains(@class,'story__content')]//p[strong/a[contains(@href,'/news/')]"
+        " and normalize-space(.)=normalize-space(strong)]",
+        "//div[contains(@class,'story__read-more')]",
+        "//div[contains(@class,'story__promo')]",
+        # embedded tweets / videos inside the body
+        "//blockquote[contains(@class,'twitter-tweet')]",
+        "//div[contains(@class,'media__item--youtube')]",
+        # image captions and credits
+        "//figcaption",
+        "//*[contains(@class,'media__credit')]",
+        # comments widget, related stories / "Read more stories", sidebar market tables
+        "//section[contains(@class,'comments')]",
+        "//div[contains(@class,'related-stories')]",
+        "//*[@id='read-more-stories']",
+        "//div[contains(@class,'w-80') and contains(@class,'flex-shrink-0')]",
+        "//div[contains(@class,'tabs')]",
+        "//nav[contains(@class,'pagination')]",
+    ),
+    junk_line_patterns=(
+        # PSX ticker lines (TICKER_PATTERNS.md)
+        r"^[A-Z][A-Z0-9]{1,9} [\d,]+\.\d{2} (?:Increased By ▲|Decreased By ▼|No Change ▼) -?[\d,.]+ \(-?[\d.]+%\)$",
+        r"^(?:BR100|BR30|KSE100|KSE30|ALLSHR|KMI30) [\d,]+(?:\.\d+)? (?:Increased|Decreased) By -?[\d,.]+ \(-?[\d.]+%\)$",
+        # masthead
+        r"^Brecorder Logo$",
+        r"^(?:[A-Z][a-z]{2} \d{1,2}, \d{4} )?PRINT EDITION ► BR MARKETS ► Dollar to PKR ►$",
+        # byline + timestamp line, e.g. "AFP Published 12 Nov, 2023 05:28pm"
+        r"^.{1,80}? (?:Published|Updated) \d{1,2} [A-Z][a-z]{2}, \d{4} \d{1,2}:\d{2}[ap]m$",
+        # ad labels, comments widget, related list footer
+        r"^(?i:advertisement)$",
+        r"^Comments$",
+        r"^\d+ characters$",
+        r"^Read more stories$",
+        r"^Read more:$",
+        # promos and sign-off
+        r"^Follow (?:us|BR|Business Recorder)\b.*\b(?:Google News|WhatsApp|Facebook|Twitter|X|Instagram|LinkedIn)\b.*$",
+        r"^BR Research is now on WhatsApp\b.*$",
+        r"^Copyright Business Recorder, \d{4}$",
+    ),
+    notes=(
+        "Live HTML pages reportedly answer 403 to scripted clients while /feeds/<section> RSS is served; "
+        "crawl politely and expect to rely on feeds. Live canonical URLs omit the slug (/news/<id>); the "
+        "fixture uses the slugged URL as canonical so discovered and canonical URLs coincide."
+    ),
+)

@@ -1,0 +1,72 @@
+"""Scrapy settings of the news archive crawler, grouped by component prefix.
+
+Politeness is on by default (robots.txt, AutoThrottle, 2 requests per domain, an honest
+User-Agent with a contact); the tests and the offline demo relax only the delays.
+"""
+
+import os
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- politeness -------------------------------------------------------------------------------
+#: who to contact about this crawler; override with the CRAWL_CONTACT environment variable
+CRAWL_CONTACT = os.environ.get("CRAWL_CONTACT", "mailto:news-archive-ops@example.org")
+USER_AGENT = f"newsarchive/0.1 (news archive crawler; +{CRAWL_CONTACT})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+#: responses are cut (and archived as truncated) at this size, see WarcCaptureMiddleware
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# --- retries: 429 and 5xx, backing off, honouring Retry-After ---------------------------------
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 120.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.WarcCaptureMiddleware": 900,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 300,
+    "pipelines.clean.CleanPipeline": 400,
+    "pipelines.archive.ArchivePipeline": 900,
+}
+
+# --- archive ----------------------------------------------------------------------------------
+#: a path, file://... or s3://bucket/prefix (AWS_* environment, AWS_ENDPOINT_URL for MinIO)
+ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "./archive")
+#: local staging folder; files stay here until the store has them
+ARCHIVE_SPOOL_DIR = os.environ.get("ARCHIVE_SPOOL_DIR", ".spool")
+ARCHIVE_WARC_PREFIX = "{outlet}"
+ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
+ARCHIVE_WARC_HOST = None  # default: this machine's host name
+ARCHIVE_RUN_ID = None  # default: start time plus a random suffix
+ARCHIVE_FIXED_TIME = None  # ISO time: fixed WARC dates and sequential record ids (tests)
+ARCHIVE_UPLOAD_RETRIES = 5
+ARCHIVE_UPLOAD_BACKOFF = 1.0
+ARCHIVE_UPLOAD_THREADS = 4
+ARCHIVE_MULTIPART_THRESHOLD = 64 * 1024 * 1024
+
+# --- extraction -------------------------------------------------------------------------------
+EXTRACT_WORKERS = 0  # 0: one process per core
+EXTRACT_TIMEOUT = 60.0
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,186 @@
+"""Article extraction with trafilatura, in a process pool so the reactor never blocks on it.
+
+trafilatura is CPU-bound and has no timeout of its own; each call runs in a worker process
+under a ``SIGALRM`` deadline (``EXTRACT_TIMEOUT``), so one pathological page costs one
+``error`` row, not the crawl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import re
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import date
+from typing import Any
+
+import charset_normalizer
+import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
+from scrapy.crawler import Crawler
+from w3lib.encoding import html_to_unicode
+
+from crawler.items import EMPTY, ERROR, FETCHED, SKIPPED, Article
+from crawler.outlets import get_outlet
+from pipelines.clean import prune_html
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractionTimeout(Exception):
+    pass
+
+
+def _detect(body: bytes) -> str | None:
+    """Encoding of a page that declares none: UTF-8 if it decodes, else charset detection."""
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(body).best()
+    return best.encoding if best else None
+
+
+def decode_html(body: bytes, content_type: str) -> tuple[str, str]:
+    """Decode by BOM, HTTP charset, meta declaration, then detection; returns (text, encoding)."""
+    encoding, text = html_to_unicode(content_type or None, body, auto_detect_fun=_detect)
+    return text, encoding
+
+
+def _meta(tree: lxml_html.HtmlElement, *names: str) -> str | None:
+    for name in names:
+        for value in tree.xpath(f'//meta[@property="{name}" or @name="{name}" or @itemprop="{name}"]/@content'):
+            if value and value.strip():
+                return value.strip()
+    return None
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise ExtractionTimeout()
+
+
+def extract_document(body: bytes, content_type: str, url: str, outlet_name: str | None, timeout: float = 0) -> dict[str, Any]:
+    """Decode, prune the outlet's boilerplate nodes and extract the article; runs in a worker.
+
+    Returns title, authors, published (ISO 8601 or None), canonical_url, language, encoding,
+    paragraphs (text blocks; list items stay one per line) and removed (HTML rule counts).
+    """
+    if timeout:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return _extract(body, content_type, url, outlet_name)
+    finally:
+        if timeout:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) -> dict[str, Any]:
+    text, encoding = decode_html(body, content_type)
+    try:
+        tree = lxml_html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        # e.g. a str with an XML encoding declaration: parse the bytes once re-encoded
+        tree = lxml_html.document_fromstring(text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
+    canonical = None
+    for href in tree.xpath('//link[@rel="canonical"]/@href'):
+        if href.strip():
+            canonical = href.strip()
+            break
+    canonical = canonical or _meta(tree, "og:url")
+    published = _meta(tree, "article:published_time", "datePublished", "pubdate", "publish-date")
+    html_lang = (tree.get("lang") or "").split("-")[0].lower() or None
+    outlet = get_outlet(outlet_name) if outlet_name else None
+    removed = prune_html(tree, outlet.remove_xpaths) if outlet else {}
+    doc = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        deduplicate=False,
+    )
+    if doc is None:
+        return {"title": _meta(tree, "og:title") or "", "authors": [], "published": published, "canonical_url": canonical,
+                "language": html_lang, "encoding": encoding, "paragraphs": [], "removed": dict(removed)}
+    title = (doc.title or _meta(tree, "og:title") or "").strip()
+    authors = [a.strip() for a in re.split(r";|\s+and\s+", doc.author or "") if a.strip()]
+    body_text = doc.text or ""
+    paragraphs = [p.strip() for p in body_text.split("\n") if p.strip()]
+    return {
+        "title": title,
+        "authors": authors,
+        "published": published or doc.date,
+        "canonical_url": canonical,
+        "language": html_lang or doc.language,
+        "encoding": encoding,
+        "paragraphs": paragraphs,
+        "removed": dict(removed),
+    }
+
+
+class ExtractPipeline:
+    """Runs :func:`extract_document` for fetched HTML articles in a pool of ``EXTRACT_WORKERS`` processes."""
+
+    def __init__(self, crawler: Crawler, workers: int, timeout: float) -> None:
+        self.crawler = crawler
+        self.workers = workers
+        self.timeout = timeout
+        self.pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ExtractPipeline":
+        workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        return cls(crawler, workers, crawler.settings.getfloat("EXTRACT_TIMEOUT", 60.0))
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def open_spider(self) -> None:
+        self.pool = self._new_pool()
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    async def process_item(self, item: Article) -> Article:
+        if item.status != FETCHED:
+            return item
+        assert self.pool is not None
+        body, item.body = item.body, b""
+        try:
+            result = await asyncio.wrap_future(
+                self.pool.submit(extract_document, body, item.content_type, item.final_url or item.url, item.outlet, self.timeout)
+            )
+        except ExtractionTimeout:
+            item.status, item.reason = ERROR, f"extraction took longer than EXTRACT_TIMEOUT={self.timeout}s"
+            return item
+        except BrokenProcessPool as exc:
+            self.pool = self._new_pool()
+            item.status, item.reason = ERROR, f"extraction worker died: {exc}"
+            return item
+        except Exception as exc:
+            logger.exception("extraction of %s failed", item.url)
+            item.status, item.reason = ERROR, f"extraction failed: {type(exc).__name__}: {exc}"
+            return item
+        item.title = result["title"]
+        item.authors = result["authors"]
+        item.published = result["published"]
+        item.canonical_url = result["canonical_url"] or ""
+        item.language = item.language or result["language"] or ""
+        item.paragraphs = result["paragraphs"]
+        item.removed_lines = result["removed"]
+        spider = self.crawler.spider
+        since: date | None = getattr(spider, "since", None)
+        if since and item.published and item.published[:10] < since.isoformat():
+            item.status, item.reason = SKIPPED, f"published {item.published[:10]}, before since={since.isoformat()}"
+        elif not item.paragraphs:
+            item.status, item.reason = EMPTY, "no article text could be extracted"
+        return item

@@ -1,0 +1,403 @@
+"""Every warcio call of the project lives here: writing, reading back, and length checks.
+
+Why one module: the WARC files are the archive of record; keeping the format decisions
+(WARC/1.1, gzip per record, sha1 digests, how transfer-decoded bodies are stored) in one place
+keeps them consistent and testable byte for byte.
+
+Format decisions:
+- A response record holds the status line, the HTTP headers and the body exactly as the server
+  sent it *after transfer decoding* (Scrapy hands us de-chunked bytes) and *before content
+  decoding* (gzip stays gzip, so ``Content-Encoding`` and the payload digest agree). When the
+  server used ``Transfer-Encoding: chunked`` the header is kept as
+  ``X-Archive-Orig-Transfer-Encoding`` and a ``Content-Length`` of the stored body is added, so
+  readers do not try to de-chunk a body that is no longer chunked.
+- A response cut off at the size limit carries ``WARC-Truncated: length``.
+- ``warcio`` does not notice a truncated gzip member or a short block, so :func:`scan_warc`
+  checks every record's declared ``Content-Length`` against the bytes really present.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import uuid
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+OPEN_SUFFIX = ".open"
+WARC_SUFFIX = ".warc.gz"
+HOP_BY_HOP_RENAMED = {"transfer-encoding": "X-Archive-Orig-Transfer-Encoding"}
+
+Clock = Callable[[], datetime]
+IdFactory = Callable[[], str]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def random_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def sequential_ids(namespace: str = "newsarchive-test") -> IdFactory:
+    """Deterministic record ids (uuid5 of a counter), for byte-stable test output."""
+    counter = iter(range(1, 1 << 62))
+    ns = uuid.uuid5(uuid.NAMESPACE_URL, namespace)
+    return lambda: f"<urn:uuid:{uuid.uuid5(ns, str(next(counter)))}>"
+
+
+def fixed_clock(when: datetime) -> Clock:
+    return lambda: when
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where a record sits: the published file name (without ``.open``), offset and length."""
+
+    filename: str
+    record_id: str
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One HTTP request/response pair as captured below content decoding."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    status: int
+    reason: str
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    ip_address: str | None = None
+    truncated: str | None = None  # WARC-Truncated reason ("length", "time", ...)
+    protocol: str = "HTTP/1.1"
+
+
+class _Writer(WARCWriter):
+    """warcio's writer with injectable clock and record ids (fixed ones make tests byte-stable)."""
+
+    def __init__(self, fh: io.BufferedIOBase, clock: Clock, ids: IdFactory) -> None:
+        super().__init__(fh, gzip=True, warc_version="1.1")
+        self._clock = clock
+        self._ids = ids
+
+    def _make_warc_id(self) -> str:  # type: ignore[override]
+        return self._ids()
+
+    def curr_warc_date(self) -> str:
+        return datetime_to_iso_date(self._clock().astimezone(UTC).replace(tzinfo=None), use_micros=True)
+
+
+def _safe_host(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", name) or "host"
+
+
+class RotatingWarcWriter:
+    """Writes WARC files named ``{prefix}-{YYYYMMDDhhmmss}-{serial:05d}-{host}.warc.gz``.
+
+    A file is written under a ``.open`` suffix and renamed when it is closed: at
+    ``max_bytes`` or at the end of the run. ``on_closed`` receives the closed path (the
+    archive publishes it). Not thread-safe: Scrapy calls it from the reactor thread.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        prefix: str,
+        max_bytes: int,
+        info: dict[str, str],
+        host: str | None = None,
+        clock: Clock = utc_now,
+        ids: IdFactory = random_record_id,
+        on_closed: Callable[[Path], None] | None = None,
+        first_serial: int = 0,
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.info = info
+        self.host = _safe_host(host or socket.gethostname())
+        self.clock = clock
+        self.ids = ids
+        self.on_closed = on_closed
+        self.serial = first_serial
+        self._fh: io.BufferedWriter | None = None
+        self._writer: _Writer | None = None
+        self._name: str | None = None
+        self.records_written = 0
+        self.bytes_written = 0
+
+    @property
+    def current_name(self) -> str | None:
+        return self._name
+
+    def _open(self) -> None:
+        stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S")
+        self._name = f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}{WARC_SUFFIX}"
+        self.serial += 1
+        self._fh = open(self.directory / (self._name + OPEN_SUFFIX), "wb")
+        self._writer = _Writer(self._fh, self.clock, self.ids)
+        info = dict(self.info)
+        info.setdefault("format", "WARC File Format 1.1")
+        info.setdefault("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/")
+        self._writer.write_record(self._writer.create_warcinfo_record(self._name, info))
+
+    def write_exchange(self, ex: HttpExchange) -> RecordLocation:
+        """Write the response and its request record; return where the response record sits."""
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None and self._fh is not None and self._name is not None
+        date = self._writer.curr_warc_date()
+        resp_id = self.ids()
+        warc_headers = {"WARC-Record-ID": resp_id, "WARC-Date": date}
+        if ex.ip_address:
+            warc_headers["WARC-IP-Address"] = ex.ip_address
+        if ex.truncated:
+            warc_headers["WARC-Truncated"] = ex.truncated
+        headers = _archival_response_headers(ex.response_headers, len(ex.body))
+        http_headers = StatusAndHeaders(f"{ex.status} {ex.reason}".strip(), headers, protocol=ex.protocol)
+        response = self._writer.create_warc_record(
+            ex.url,
+            "response",
+            payload=io.BytesIO(ex.body),
+            length=len(ex.body),
+            warc_headers_dict=warc_headers,
+            http_headers=http_headers,
+        )
+        req_path = _request_target(ex.url)
+        req_http = StatusAndHeaders(f"{ex.method} {req_path}", ex.request_headers, protocol=ex.protocol, is_http_request=True)
+        request = self._writer.create_warc_record(
+            ex.url,
+            "request",
+            payload=io.BytesIO(ex.request_body),
+            length=len(ex.request_body),
+            warc_headers_dict={"WARC-Record-ID": self.ids(), "WARC-Date": date, "WARC-Concurrent-To": resp_id},
+            http_headers=req_http,
+        )
+        offset = self._fh.tell()
+        self._writer.write_record(response)
+        length = self._fh.tell() - offset
+        self._writer.write_record(request)
+        self.records_written += 2
+        location = RecordLocation(self._name, resp_id, offset, length)
+        if self._fh.tell() >= self.max_bytes:
+            self.close()
+        return location
+
+    def close(self) -> Path | None:
+        """Close the current file (if any) and drop the ``.open`` suffix."""
+        if self._fh is None or self._name is None:
+            return None
+        self.bytes_written += self._fh.tell()
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        final = self.directory / self._name
+        os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
+        self._fh = self._writer = None
+        self._name = None
+        if self.on_closed is not None:
+            self.on_closed(final)
+        return final
+
+
+def _request_target(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _archival_response_headers(headers: list[tuple[str, str]], body_len: int) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    renamed = False
+    for name, value in headers:
+        new = HOP_BY_HOP_RENAMED.get(name.lower())
+        if new:
+            out.append((new, value))
+            renamed = True
+        else:
+            out.append((name, value))
+    if renamed and not any(n.lower() == "content-length" for n, _ in out):
+        out.append(("Content-Length", str(body_len)))
+    return out
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class ScannedRecord:
+    offset: int
+    length: int  # compressed length of the gzip member
+    rec_type: str
+    target_uri: str
+    record_id: str
+    declared_length: int
+    actual_length: int
+
+    @property
+    def complete(self) -> bool:
+        return self.declared_length == self.actual_length
+
+
+class WarcDamage(ValueError):
+    pass
+
+
+def iter_members(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """Yield (offset, compressed length, decompressed bytes) of each gzip member.
+
+    Raises :class:`WarcDamage` for a member that ends early (a truncated file).
+    """
+    pos = 0
+    while pos < len(data):
+        d = zlib.decompressobj(wbits=31)
+        try:
+            out = d.decompress(data[pos:])
+        except zlib.error as exc:
+            raise WarcDamage(f"bad gzip member at offset {pos}: {exc}") from exc
+        if not d.eof:
+            raise WarcDamage(f"gzip member at offset {pos} is truncated")
+        used = len(data) - pos - len(d.unused_data)
+        yield pos, used, out
+        pos += used
+
+
+def _parse_record_head(raw: bytes, offset: int) -> ScannedRecord:
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep or not head.startswith(b"WARC/"):
+        raise WarcDamage(f"record at offset {offset} has no WARC header")
+    fields: dict[str, str] = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.decode("utf-8", "replace").partition(":")
+        fields[name.strip().lower()] = value.strip()
+    declared = int(fields.get("content-length", "-1"))
+    # block plus the two CRLFs that end every record
+    actual = len(rest) - 4 if rest.endswith(b"\r\n\r\n") else -1
+    return ScannedRecord(
+        offset=offset,
+        length=0,
+        rec_type=fields.get("warc-type", ""),
+        target_uri=fields.get("warc-target-uri", ""),
+        record_id=fields.get("warc-record-id", ""),
+        declared_length=declared,
+        actual_length=actual,
+    )
+
+
+def scan_warc(data: bytes) -> list[ScannedRecord]:
+    """Every record of a gzip-per-record WARC, with its declared and real block lengths."""
+    records = []
+    for offset, length, raw in iter_members(data):
+        rec = _parse_record_head(raw, offset)
+        records.append(ScannedRecord(**{**rec.__dict__, "length": length}))
+    return records
+
+
+def check_warc(data: bytes) -> list[str]:
+    """Problems found in a WARC file (empty list when sound): truncation and short blocks."""
+    problems: list[str] = []
+    try:
+        records = scan_warc(data)
+    except WarcDamage as exc:
+        return [str(exc)]
+    if not records or records[0].rec_type != "warcinfo":
+        problems.append("file does not open with a warcinfo record")
+    for rec in records:
+        if not rec.complete:
+            problems.append(
+                f"record {rec.record_id} at {rec.offset}: Content-Length {rec.declared_length}, block has {rec.actual_length}"
+            )
+    return problems
+
+
+def repair_open_warc(path: Path) -> Path | None:
+    """Keep the complete records of a ``.open`` file left by a killed run; return the closed file.
+
+    The tail after the last complete record is cut off; a file with no complete record
+    besides warcinfo is removed (it archived nothing) and ``None`` is returned.
+    """
+    data = path.read_bytes()
+    keep = 0
+    useful = False
+    try:
+        for offset, length, raw in iter_members(data):
+            rec = _parse_record_head(raw, offset)
+            if not rec.complete:
+                break
+            keep = offset + length
+            useful = useful or rec.rec_type != "warcinfo"
+    except WarcDamage:
+        pass
+    if not useful:
+        path.unlink()
+        return None
+    with open(path, "r+b") as fh:
+        fh.truncate(keep)
+    final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+    os.replace(path, final)
+    return final
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    rec_type: str
+    target_uri: str
+    record_id: str
+    status: int | None
+    headers: list[tuple[str, str]]
+    payload: bytes  # content-decoded body, as a reader would use it
+
+
+def read_record(data: bytes, offset: int, length: int) -> ReadRecord:
+    """Read the single record at ``offset``/``length`` of a WARC (what manifest rows point to)."""
+    chunk = data[offset : offset + length]
+    for rec in ArchiveIterator(io.BytesIO(chunk)):
+        status = None
+        headers: list[tuple[str, str]] = []
+        if rec.http_headers is not None and rec.rec_type in ("response", "request"):
+            headers = list(rec.http_headers.headers)
+            if rec.rec_type == "response":
+                status = int(rec.http_headers.get_statuscode())
+        return ReadRecord(
+            rec_type=rec.rec_type,
+            target_uri=rec.rec_headers.get_header("WARC-Target-URI") or "",
+            record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",
+            status=status,
+            headers=headers,
+            payload=rec.content_stream().read(),
+        )
+    raise WarcDamage(f"no record at offset {offset}")
+
+
+def iter_records(data: bytes) -> Iterable[ReadRecord]:
+    """All records of a WARC through warcio (independent of our own scanner)."""
+    for rec in ArchiveIterator(io.BytesIO(data), check_digests="raise"):
+        status = None
+        if rec.rec_type == "response" and rec.http_headers is not None:
+            status = int(rec.http_headers.get_statuscode())
+        yield ReadRecord(
+            rec_type=rec.rec_type,
+            target_uri=rec.rec_headers.get_header("WARC-Target-URI") or "",
+            record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",
+            status=status,
+            headers=list(rec.http_headers.headers) if rec.http_headers is not None else [],
+            payload=rec.content_stream().read(),
+        )
