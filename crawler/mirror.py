@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,8 +38,10 @@ class MirrorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, site_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, site_dir: Path, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> None:
         self.site_dir = Path(site_dir)
+        #: seconds every response waits (slow-site tests: a crawl that can be killed midway)
+        self.delay = delay
         spec = json.loads((self.site_dir / "site.json").read_text(encoding="utf-8"))
         self.routes: dict[str, dict[str, Any]] = spec["routes"]
         self.hits: Counter[str] = Counter()
@@ -79,6 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.hits_lock:
             self.server.hits[self.path] += 1
             hit = self.server.hits[self.path]
+        if self.server.delay:
+            time.sleep(self.server.delay)
         route = self.server.routes.get(self.path)
         if route is None:
             self._send(404, {"Content-Type": "text/html; charset=utf-8"}, NOT_FOUND, head)
@@ -125,6 +130,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def serve(outlet: str, host: str = "127.0.0.1", port: int = 0, sites_dir: Path = SITES_DIR) -> MirrorServer:
+def serve(outlet: str, host: str = "127.0.0.1", port: int = 0, sites_dir: Path = SITES_DIR, delay: float = 0.0) -> MirrorServer:
     """Start the fixture mirror of ``outlet`` in a background thread and return it."""
-    return MirrorServer(sites_dir / outlet, host, port).start()
+    return MirrorServer(sites_dir / outlet, host, port, delay).start()

@@ -403,6 +403,10 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
             logger.info("spool run %s belongs to a live process; left alone", prefix)
             continue
         outlet = prefix.split("/")[2]
+        has_data = (run_dir / "manifest.jsonl").exists() or any((run_dir / "warc").glob("*"))
+        if not has_data:  # a run that died before fetching anything left only folders
+            shutil.rmtree(run_dir, ignore_errors=True)
+            continue
         for open_file in sorted((run_dir / "warc").glob("*" + warc.OPEN_SUFFIX)):
             closed = warc.repair_open_warc(open_file)
             logger.warning("recovered WARC %s from a dead run: %s", open_file.name, closed.name if closed else "no complete record, removed")

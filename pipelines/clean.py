@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass
 
 from lxml import html as lxml_html
@@ -46,6 +47,7 @@ def prune_html(tree: lxml_html.HtmlElement, xpaths: tuple[str, ...]) -> Counter[
     return removed
 
 
+@lru_cache(maxsize=None)
 def outlet_rules(outlet: Outlet | None) -> tuple[LineRule, ...]:
     if outlet is None:
         return GENERIC_RULES
@@ -79,22 +81,21 @@ def format_document(title: str, paragraphs: list[str]) -> str:
     return "\n\n".join([title.strip(), *paragraphs]) if title.strip() else "\n\n".join(paragraphs)
 
 
+def clean_text(title: str, paragraphs: list[str], outlet: Outlet | None) -> tuple[str, list[str], Counter[str]]:
+    """Text layer for one article: (corpus text, kept paragraphs, removed line counts per rule)."""
+    kept, removed = clean_paragraphs(title, paragraphs, outlet_rules(outlet))
+    return format_document(title, kept), kept, removed
+
+
 class CleanPipeline:
     """Applies the text rules of the item's outlet and assembles the corpus text."""
-
-    def __init__(self) -> None:
-        self._rules: dict[str, tuple[LineRule, ...]] = {}
 
     def process_item(self, item: Article) -> Article:
         if item.status != FETCHED:
             return item
-        rules = self._rules.get(item.outlet)
-        if rules is None:
-            rules = self._rules[item.outlet] = outlet_rules(get_outlet(item.outlet))
-        paragraphs, removed = clean_paragraphs(item.title, item.paragraphs, rules)
+        item.text, paragraphs, removed = clean_text(item.title, item.paragraphs, get_outlet(item.outlet))
         item.paragraphs = paragraphs
         item.removed_lines = dict(sorted((Counter(item.removed_lines) + removed).items()))
-        item.text = format_document(item.title, paragraphs)
         if paragraphs:
             item.status = WRITTEN
         else:

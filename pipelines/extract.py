@@ -112,8 +112,7 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
                 "language": html_lang, "encoding": encoding, "paragraphs": [], "removed": dict(removed)}
     title = (doc.title or _meta(tree, "og:title") or "").strip()
     authors = [a.strip() for a in re.split(r";|\s+and\s+", doc.author or "") if a.strip()]
-    body_text = doc.text or ""
-    paragraphs = [p.strip() for p in body_text.split("\n") if p.strip()]
+    paragraphs = group_blocks(doc.text or "")
     return {
         "title": title,
         "authors": authors,
@@ -124,6 +123,22 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
         "paragraphs": paragraphs,
         "removed": dict(removed),
     }
+
+
+_BLOCK_LINE = re.compile(r"^(?:\||- |• )")
+
+
+def group_blocks(text: str) -> list[str]:
+    """trafilatura's lines as corpus paragraphs: a table's rows or a list's items stay one block."""
+    blocks: list[str] = []
+    for line in (ln.strip() for ln in text.split("\n")):
+        if not line:
+            continue
+        if blocks and _BLOCK_LINE.match(line) and _BLOCK_LINE.match(blocks[-1].rsplit("\n", 1)[-1]) and line[0] == blocks[-1].rsplit("\n", 1)[-1][0]:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return blocks
 
 
 class ExtractPipeline:

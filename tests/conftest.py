@@ -60,10 +60,13 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture()
-def s3_bucket(s3_endpoint: str, request: pytest.FixtureRequest) -> str:
+def s3_bucket(s3_endpoint: str) -> str:
+    """A new empty bucket for each test."""
+    import uuid
+
     import boto3
 
-    name = "archive-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
+    name = f"archive-{uuid.uuid4().hex[:16]}"
     client = boto3.client("s3", endpoint_url=s3_endpoint)
     client.create_bucket(Bucket=name)
     return name

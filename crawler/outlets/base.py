@@ -28,9 +28,11 @@ class Edition:
     #: regex of paths that are never articles even if ``article_pattern`` matches
     #: (tag, author, video, gallery pages).
     exclude_pattern: str | None = None
+    #: when the edition lives on its own host (en.orda.kz), its scheme and host
+    base_url: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: one instance per outlet, usable as a cache key
 class Outlet:
     """A news outlet: where to find its articles and how to strip its chrome."""
 

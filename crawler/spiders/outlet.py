@@ -16,7 +16,6 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 from scrapy import Request, Spider
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
@@ -30,6 +29,8 @@ from pipelines.archive import Archive, get_archive
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
@@ -79,7 +80,8 @@ class OutletSpider(Spider):
         self.max_articles = int(max_articles) if max_articles not in (None, "", "0") else None
         self.since = date.fromisoformat(since) if since else None
         self.recrawl = _flag(recrawl) if recrawl is not None else False
-        live = urlsplit(self.outlet.base_url)
+        self.base_url = self.edition.base_url or self.outlet.base_url
+        live = urlsplit(self.base_url)
         self._live = (live.scheme, live.netloc)
         if base_url:
             mirror = urlsplit(base_url.rstrip("/"))
@@ -111,7 +113,7 @@ class OutletSpider(Spider):
         return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
 
     def absolute(self, path_or_url: str) -> str:
-        return urljoin(self.outlet.base_url + "/", path_or_url)
+        return urljoin(self.base_url + "/", path_or_url)
 
     # ------------------------------------------------------------------ start
 
@@ -239,11 +241,17 @@ class OutletSpider(Spider):
         self._scheduled.add(url)
         self._scheduled_articles.add(url)
         stats.inc_value("articles/scheduled")
-        yield Request(
+        yield self._article_fetch(url, {"url": url, "published_hint": published, "source": source, "redirects": 0})
+
+    def _article_fetch(self, url: str, info: dict[str, Any]) -> Request:
+        # Redirects of articles are followed here, not by RedirectMiddleware, so that every
+        # article URL gets a manifest row, also one that redirects offsite or to an article
+        # that is already scheduled (the dupefilter would drop it without a trace).
+        return Request(
             self.to_fetch(url),
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"article": {"url": url, "published_hint": published, "source": source}},
+            meta={"article": info, "dont_redirect": True, "handle_httpstatus_list": list(REDIRECTS)},
         )
 
     # ------------------------------------------------------------------ articles
@@ -268,8 +276,11 @@ class OutletSpider(Spider):
             item.truncated = "truncated" in response.flags
         return item
 
-    def parse_article(self, response: Response) -> Iterator[Article]:
+    def parse_article(self, response: Response) -> Iterator[Article | Request]:
         item = self._item(response, response.request)  # type: ignore[arg-type]
+        if response.status in REDIRECTS:
+            yield from self._follow_redirect(response, item)
+            return
         mime = item.content_type.split(";")[0].strip().lower()
         if not isinstance(response, TextResponse) or (mime and mime not in HTML_TYPES):
             item.status = SKIPPED
@@ -282,6 +293,34 @@ class OutletSpider(Spider):
             item.body = response.body
         yield item
 
+    def _follow_redirect(self, response: Response, item: Article) -> Iterator[Article | Request]:
+        info = dict(response.meta["article"])
+        location = response.headers.get(b"Location", b"").decode("latin-1").strip()
+        target = self.to_live(urljoin(response.url, location)) if location else ""
+        target = urlunsplit(urlsplit(target)._replace(fragment=""))
+        host = urlsplit(target).hostname or ""
+        item.status = ERROR
+        item.final_url = target
+        if not location:
+            item.reason = f"HTTP {response.status} without Location"
+        elif not self.outlet.owns_host(host):
+            item.reason = f"offsite redirect to {target} not followed"
+        elif info["redirects"] >= MAX_REDIRECTS:
+            item.reason = f"more than {MAX_REDIRECTS} redirects"
+        elif target != info["url"] and self.outlet.is_article_url(target, self.edition_name):
+            # an article moved: the old URL gets its row, the article is archived under its new URL
+            item.status = SKIPPED
+            item.reason = f"redirects to article {target}, archived under that URL"
+            yield item
+            yield from self.article_request(target, info["published_hint"], info["source"])
+            return
+        else:
+            self._scheduled.add(target)
+            info["redirects"] += 1
+            yield self._article_fetch(target, info)
+            return
+        yield item
+
     def article_failed(self, failure: Failure) -> Iterator[Article]:
         request: Request = failure.request  # type: ignore[attr-defined]
         response = failure.value.response if isinstance(failure.value, HttpError) else None
@@ -290,11 +329,6 @@ class OutletSpider(Spider):
         item = self._item(response, request)
         item.status = ERROR
         item.reason = _failure_reason(failure)
-        if isinstance(failure.value, IgnoreRequest) and not isinstance(failure.value, HttpError):
-            host = urlsplit(request.url).hostname or ""
-            if host not in self.allowed_domains and not self.outlet.owns_host(host):
-                item.reason = f"offsite redirect to {request.url} not followed"
-                item.final_url = request.url
         yield item
 
 

@@ -1,0 +1,120 @@
+"""Orda.kz — independent Kazakh news site (news, explainers, investigations) in Russian, Kazakh and English.
+
+Structure, as far as it could be confirmed from public material (no live access):
+
+* Each language is a separate WordPress install on its own host: Russian on ``https://orda.kz``,
+  English on ``https://en.orda.kz``, Kazakh on ``https://kaz.orda.kz`` (host map and article URLs
+  cited in public scrapers and link lists, e.g. ``https://en.orda.kz/<slug>-9716/``,
+  ``https://orda.kz/<translit-slug>-417627/``, ``https://kaz.orda.kz/<slug>-137363/``).
+* Articles are one path segment: ``/<slug>-<numeric id>/``; the numeric id is per host.
+* RSS at ``/feed/`` (cited for orda.kz and en.orda.kz); WordPress also serves Atom at ``/feed/atom/``
+  (standard WordPress endpoint, assumed, not seen cited).
+* Sitemaps at ``/sitemap/sitemap_news<N>.xml`` with ``<lastmod>`` (cited, same on all three hosts);
+  the ``/sitemap.xml`` index pointing to them is an assumption.
+* ``/last-news/`` is the chronological news list (cited for orda.kz, assumed for en); category pages
+  are assumed at the WordPress default ``/category/<slug>/``; search is a Google CSE page at
+  ``/search-results.html?q=`` (cited). Uploads live under ``/uploads/posts/YYYY-MM/`` (cited).
+* Article pages have no ``<article>`` element and no ``itemprop="articleBody"`` (noted by a public
+  scraper). The class names used below (``post__content``, ``currency-bar``, ``adv-in-text``,
+  ``last-news-block``...) are those of the fixture mirror ``tests/sites/orda/``; they are a plausible
+  reconstruction, NOT verified against the live markup — check them on a live capture.
+
+The default edition is English, so ``base_url`` is the English host. The Outlet model has one
+``base_url`` per outlet, so the ``ru`` edition must be crawled with ``-a base_url=https://orda.kz``.
+"""
+
+from __future__ import annotations
+
+from crawler.outlets.base import Edition, Outlet
+
+#: ``/<slug>-<id>/``: one path segment ending in a hyphen and a numeric id (trailing slash optional).
+_ARTICLE = r"^/[a-z0-9][a-z0-9%_-]*-\d{3,7}/?$"
+#: archive/listing/system paths (tag, author, category, video, gallery...), trashed posts that
+#: sitemaps still list (``/<slug>-<id>__trashed/``) and search/comment-reply query URLs. Most of
+#: these already fail the one-segment article pattern; the guard covers odd permalinks too.
+_EXCLUDE = (
+    r"^/(?:tag|author|category|video|videos|gallery|photo|page|feed|search-results\.html|wp-admin|"
+    r"wp-content|wp-json|uploads)(?:/|$)|__trashed|[?&](?:s|q|replytocom)="
+)
+
+
+def _cls(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+OUTLET = Outlet(
+    name="orda",
+    title="Orda.kz",
+    country="KZ",
+    base_url="https://en.orda.kz",
+    domains=("orda.kz", "www.orda.kz", "en.orda.kz", "kaz.orda.kz"),
+    default_edition="en",
+    editions={
+        "en": Edition(
+            language="en",
+            feeds=("/feed/", "/feed/atom/"),
+            sitemaps=("/sitemap.xml",),
+            sections=("/last-news/", "/category/politics/"),
+            article_pattern=_ARTICLE,
+            exclude_pattern=_EXCLUDE,
+        ),
+        # Served from https://orda.kz (crawl with -a base_url=https://orda.kz); same WordPress layout.
+        "ru": Edition(
+            language="ru",
+            feeds=("/feed/",),
+            sitemaps=("/sitemap.xml", "/sitemap/sitemap_news1.xml"),
+            sections=("/last-news/",),
+            article_pattern=_ARTICLE,
+            exclude_pattern=_EXCLUDE,
+        ),
+    },
+    remove_xpaths=(
+        f"//div[{_cls('currency-bar')}]",
+        f"//header[{_cls('site-header')}]",
+        f"//footer[{_cls('site-footer')}]",
+        "//nav",
+        f"//div[{_cls('mobile-menu')}]",
+        f"//div[{_cls('breadcrumbs')}]",
+        f"//div[{_cls('post__meta')}]",
+        f"//a[{_cls('post__category')}]",
+        f"//div[{_cls('adv-in-text')}]",
+        f"//p[{_cls('adv-label')}]",
+        f"//div[{_cls('adfox-slot')}]",
+        f"//div[{_cls('read-also')}]",
+        f"//div[{_cls('related-posts')}]",
+        f"//div[{_cls('tg-promo')}]",
+        f"//div[{_cls('support-orda')}]",
+        f"//div[{_cls('post__tags')}]",
+        f"//div[{_cls('share-block')}]",
+        f"//div[{_cls('post-subscribe')}]",
+        f"//div[{_cls('last-news-block')}]",
+        f"//div[{_cls('comments-block')}]",
+        f"//aside[{_cls('sidebar')}]",
+        "//figcaption",
+        "//iframe",
+    ),
+    junk_line_patterns=(
+        # currency / commodity ticker strip (header marquee, repeated twice)
+        r"^(?:USD|EUR|RUB|CNY|KGS|UZS|GBP|Brent|Gold)\s+\$?[\d.,]+\s+[▲▼]\s*-?[\d.,]+%?$",
+        r"^(?:Advertisement|Реклама|Жарнама)$",
+        r"^(?:Read also|Читайте также|Оқи отырып)\s*:",
+        r"^(?:Related|Latest news|Последние новости|Соңғы жаңалықтар|Popular|All news)$",
+        r"^(?:Subscribe to|Follow) (?:Orda\.kz|Orda|our)\b.{0,80}\b(?:Telegram|Instagram|WhatsApp|YouTube)\b",
+        r"^Подписывайтесь на .{0,60}(?:Telegram|Instagram|WhatsApp)",
+        r"^Orda\.kz in Telegram\b",
+        r"^(?:Support Orda\.kz|Become a supporter)$",
+        r"^(?:The week in Kazakhstan — in your inbox|Every Friday we send a digest\b.*)$",
+        r"^Investigations like this one take .{0,40}Orda\.kz is an independent media outlet",
+        r"^(?:Found a typo|Нашли ошибку)\?.{0,60}Ctrl\s*\+\s*Enter\.?$",
+        # image credits ("Video: ..." is deliberately absent: video stories have headlines like that)
+        r"^(?:Illustrative photo|Photo|Photos|Image|Collage|Screenshot|Фото|Коллаж)(?: by)?\s*:\s*.{1,100}$",
+        r"^(?:Share|Поделиться)\s*:?$",
+        r"^(?:Comments|Комментарии)(?: \(\d+\))?$",
+    ),
+    notes=(
+        "English edition on https://en.orda.kz (default); Russian on https://orda.kz, Kazakh on "
+        "https://kaz.orda.kz: crawl ru with -a base_url=https://orda.kz. Sitemaps are numbered "
+        "/sitemap/sitemap_news<N>.xml and may list trashed posts (slug suffix __trashed, excluded). "
+        "Search (/search-results.html) is a Google CSE page, disallowed in robots.txt."
+    ),
+)

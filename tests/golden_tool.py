@@ -1,0 +1,66 @@
+"""Fixture articles -> expected corpus text, shared by the golden tests and their regeneration.
+
+``python tests/golden_tool.py [OUTLET...]`` rewrites ``tests/golden/<outlet>/<docid>.txt`` from the
+fixture pages with the current extraction and cleaning code. Golden files are the reviewed
+expectation: regenerate only on purpose and read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawler.outlets import all_outlets, get_outlet  # noqa: E402
+from pipelines.archive import docid_for  # noqa: E402
+from pipelines.clean import clean_text  # noqa: E402
+from pipelines.extract import extract_document  # noqa: E402
+
+SITES = ROOT / "tests" / "sites"
+GOLDEN = ROOT / "tests" / "golden"
+
+
+def expectation_files(outlet: str) -> list[Path]:
+    return sorted((SITES / outlet).glob("expected*.json"))
+
+
+def written_pages(outlet: str) -> Iterator[tuple[str, bytes, str]]:
+    """(article URL, page bytes, content type) of every fixture article expected to be written."""
+    site = json.loads((SITES / outlet / "site.json").read_text(encoding="utf-8"))["routes"]
+    for exp_file in expectation_files(outlet):
+        for url, exp in json.loads(exp_file.read_text(encoding="utf-8"))["articles"].items():
+            if exp["status"] != "written":
+                continue
+            parts = urlsplit(url)
+            route = site[parts.path + (f"?{parts.query}" if parts.query else "")]
+            yield url, (SITES / outlet / route["file"]).read_bytes(), route.get("content_type", "text/html")
+
+
+def expected_text(outlet: str, url: str, body: bytes, content_type: str) -> tuple[str, str]:
+    """(docid, corpus text) exactly as the crawl pipeline produces them."""
+    result = extract_document(body, content_type, url, outlet)
+    text, _, _ = clean_text(result["title"], result["paragraphs"], get_outlet(outlet))
+    return docid_for(result["canonical_url"] or url), text
+
+
+def regenerate(outlet: str) -> int:
+    out = GOLDEN / outlet
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.txt"):
+        old.unlink()
+    n = 0
+    for url, body, ctype in written_pages(outlet):
+        docid, text = expected_text(outlet, url, body, ctype)
+        (out / f"{docid}.txt").write_bytes(text.encode("utf-8"))
+        n += 1
+    return n
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(all_outlets()):
+        print(name, regenerate(name), "golden files")
