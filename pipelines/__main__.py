@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from crawler.mirror import serve
 from crawler.outlets import all_outlets

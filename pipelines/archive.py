@@ -23,18 +23,16 @@ import socket
 import time
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
-from crawler.items import EMPTY, ERROR, SKIPPED, WRITTEN, Article
+from crawler.items import EMPTY, SKIPPED, WRITTEN, Article
 from pipelines import warc
 from pipelines.storage import Spool, Store, open_store, publish_file
 

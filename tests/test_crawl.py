@@ -9,12 +9,9 @@ archived article, and the same layout in S3 (moto's server) as on disk.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +25,7 @@ from crawler.outlets import all_outlets
 from pipelines import warc
 from pipelines.storage import Store, open_store
 from pipelines.verify import completed_runs, verify_run
-from tests.conftest import GOLDEN, SITES, crawl_popen, expected, run_crawl
+from tests.conftest import GOLDEN, SITES, expected, run_crawl
 
 OUTLETS = sorted(all_outlets())
 
@@ -180,3 +177,26 @@ def test_s3_archive_has_the_same_layout_and_content(outlet: str, tmp_path: Path,
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=s3_bucket)["Contents"]]
     assert all(k.startswith("corpus/") for k in keys)
     assert any(k.endswith("/_SUCCESS") for k in keys) and any(k.startswith("corpus/state/") for k in keys)
+
+
+EDITIONS = [(o, p.stem.split("-", 1)[1]) for o in OUTLETS for p in sorted((SITES / o).glob("expected-*.json"))]
+
+
+@pytest.mark.parametrize(("outlet", "edition"), EDITIONS)
+def test_other_editions_and_their_encodings(outlet: str, edition: str, tmp_path: Path) -> None:
+    """-a edition=...: its own sources and language; cp1251/koi8-u pages without a charset header decode."""
+    exp = expected(outlet, edition)
+    server = serve(outlet)
+    try:
+        archive = str(tmp_path / "archive")
+        result = run_crawl(outlet, server, archive, tmp_path / "spool", exp.get("settings"), {"edition": edition})
+        assert result.returncode == 0, result.log[-3000:]
+        store = open_store(archive)
+        prefix = only_run(store)
+        assert verify_run(store, prefix)[0] == []
+        run = run_files(store, prefix)
+        check_run_against_expectations(outlet, exp, run, server)
+        assert {r["edition"] for r in run["rows"].values()} == {edition}
+        assert {r["language"] for r in run["rows"].values() if r["status"] == "written"} == {exp.get("language", edition)}
+    finally:
+        server.stop()

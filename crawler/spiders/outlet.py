@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 

@@ -1,0 +1,123 @@
+"""Ukrainska Pravda (www.pravda.com.ua), Kyiv: Ukraine's largest independent online newspaper.
+
+Three language editions share one host and one id space: Ukrainian at the root (``/news/...``),
+Russian under ``/rus/`` and English under ``/eng/``. Article URLs are
+``/<edition>/<news|articles|columns|interview>/YYYY/MM/D[D]/<numeric id>/`` (older English URLs
+have an unpadded day, e.g. ``/eng/news/2023/05/4/7400574/``); ``index.amp`` appended gives the AMP
+copy. Sitemaps are shared by all editions (``/sitemap/sitemap-archive.xml``, an index of monthly
+``sitemap-YYYY-MM.xml[.gz]`` files, and the Google News ``/sitemap/sitemap-news.xml``), so each
+edition filters them by its ``article_pattern``. RSS: ``/rss/``, ``/rss/view_news/`` (uk),
+``/rus/rss/`` (ru), ``/eng/rss/`` and ``/eng/rss/view_news/`` (en), as used by public scrapers.
+
+Structure sources: the real Russian-edition page in ``/work/shared/fixtures/pages/fundus/ua``
+(flairNLP/fundus @ 18da6e5, MIT: ``post_article*``, ``advtext``/``advtext_mob`` "Реклама:" labels,
+``nts-ad`` slots, ``image-box__caption``/``__author``, ``post_news_tags``, ``section_other_news``,
+``comentario-comments``), fundus's PravdaParser and public scrapers (news pages:
+``post_news_title``/``post_news_date``/``post_news_author``/``post_news_text``/
+``post_news_photo_captain``), and project seed 004 (English news page text with "Support Us",
+"Follow us on Instagram!", "Advertisement:" and "Support UP or become our patron!").
+The currency ticker, promo blocks and "read also" box class names are modelled, not confirmed.
+"""
+
+from __future__ import annotations
+
+from crawler.outlets.base import Edition, Outlet
+
+_SITEMAPS: tuple[str, ...] = ("/sitemap/sitemap-archive.xml", "/sitemap/sitemap-news.xml")
+_KINDS = r"(?:news|articles|columns|interview)/\d{4}/\d{1,2}/\d{1,2}/\d+/?$"
+_EXCLUDE = r"/(?:tags|authors|video|photo|photo-video|search|rss|sitemap|archives)/|index\.amp|[?&]page="
+
+OUTLET = Outlet(
+    name="pravda",
+    title="Ukrainska Pravda",
+    country="UA",
+    base_url="https://www.pravda.com.ua",
+    domains=("pravda.com.ua", "www.pravda.com.ua"),
+    default_edition="en",
+    editions={
+        "en": Edition(
+            language="en",
+            feeds=("/eng/rss/", "/eng/rss/view_news/"),
+            sitemaps=_SITEMAPS,
+            sections=("/eng/news/", "/eng/articles/"),
+            article_pattern=r"^/eng/" + _KINDS,
+            exclude_pattern=_EXCLUDE,
+        ),
+        "uk": Edition(
+            language="uk",
+            feeds=("/rss/", "/rss/view_news/"),
+            sitemaps=_SITEMAPS,
+            sections=("/news/",),
+            article_pattern=r"^/" + _KINDS,
+            exclude_pattern=_EXCLUDE,
+        ),
+        "ru": Edition(
+            language="ru",
+            feeds=("/rus/rss/",),
+            sitemaps=_SITEMAPS,
+            sections=("/rus/news/", "/rus/articles/"),
+            article_pattern=r"^/rus/" + _KINDS,
+            exclude_pattern=_EXCLUDE,
+        ),
+    },
+    remove_xpaths=(
+        # site chrome: header with "Support Us"/"Поддержать УП" button, menus, search, footer
+        "//header[contains(concat(' ', normalize-space(@class), ' '), ' header ')]",
+        "//nav[contains(@class, 'main_menu_wrapper')]",
+        "//div[contains(@class, 'menu_popup') or contains(@class, 'search_popup')]",
+        "//a[contains(@class, 'top_options_club')]",
+        "//footer[contains(concat(' ', normalize-space(@class), ' '), ' footer ')]",
+        # currency ticker strip
+        "//div[contains(@class, 'finance_ticker')]",
+        # ad slots and their "Advertisement:" / "Реклама:" labels (advtext, advtext_mob)
+        "//div[contains(@class, 'advtext')]",
+        "//div[contains(@class, 'nts-ad')]",
+        "//div[contains(@class, 'unit_header_banner') or contains(@class, 'unit_side_banner')]",
+        "//aside[contains(@class, 'post_article_side')]",
+        # share buttons, view counter, tags
+        "//aside[contains(@class, 'post_article_service')]",
+        "//div[contains(@class, 'post_article_social') or contains(@class, 'post_news_social')]",
+        "//div[contains(@class, 'post_news_tags')]",
+        # promos: Instagram strip, patron block, inline promo, "read also" box
+        "//div[contains(@class, 'social_promo')]",
+        "//*[contains(@class, 'support_promo')]",
+        "//div[contains(@class, 'post_news_promo')]",
+        "//div[contains(@class, 'read_also')]",
+        # related / latest news lists
+        "//aside[contains(@class, 'section_other_news')]",
+        "//div[contains(@class, 'container_sub_news_list')]",
+        # image captions and credits
+        "//div[contains(@class, 'image-box__caption') or contains(@class, 'image-box__author')]",
+        "//div[contains(@class, 'post_article_header_media_source')]",
+        "//div[contains(@class, 'post_news_photo_captain') or contains(@class, 'post_news_photo_source')]",
+        # comments widget (rules line is an advtext1 div, removed above)
+        "//comentario-comments",
+        # column disclaimer and author bio box
+        "//div[contains(@class, 'post_article_disclaimer') or contains(@class, 'post_author_bio')]",
+    ),
+    junk_line_patterns=(
+        r"^(?:Advertisement|Реклама):?\s*$",
+        r"^(?:Support Us|Підтримати УП|Поддержать УП)\s*$",
+        r"^(?:Support UP or become our patron|Підтримайте УП або станьте нашим патроном|"
+        r"Поддержите УП или станьте нашим патроном)!?\s*$",
+        r"^(?:Follow us on|Підписуйтеся на нас [ву]|Подписывайтесь на нас в) "
+        r"(?:Instagram|Telegram|Facebook|X|YouTube|TikTok|WhatsApp|Viber)!?\s*$",
+        r"^Become a patron of Ukrainska Pravda",
+        r"^(?:Read (?:also|more)(?: on this topic)?|Читайте також(?: на цю тему)?|"
+        r"Читайте также(?: на эту тему)?|Читайте більше у статті|Читайте больше в статье):",
+        r"^(?:Dear readers, please follow the Commenting rules|"
+        r"Шановні читачі, просимо дотримуватися Правил коментування|"
+        r"Уважаемые читатели, просим соблюдать Правила комментирования)\s*$",
+        r"^(?:The column is the author's personal opinion|Колонка є авторською|Колонка является авторской)",
+        # upper-case image captions with credit, e.g. "EMMANUEL MACRON AND ... PHOTO: GETTY IMAGES"
+        r"^[^a-zа-яіїєґ]*\b(?:PHOTO|VIDEO|ФОТО|ВІДЕО|ВИДЕО): [^a-zа-яіїєґ]+$",
+        # currency ticker lines, e.g. "USD 42.18 ▲ 0.06"
+        r"^(?:USD|EUR|PLN|GBP|CHF|CZK) \d+\.\d+ [▲▼] -?\d+\.\d+$",
+        r"^(?:NBU exchange rates|Курси НБУ|Курсы НБУ)$",
+    ),
+    notes=(
+        "Sitemaps are shared by the uk/ru/en editions; each edition keeps only URLs matching its "
+        "article_pattern. Section listings use ?page=N / page_N pagination. robots.txt disallows "
+        "/search/ (and per-edition /eng/search/, /rus/search/)."
+    ),
+)

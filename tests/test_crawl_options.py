@@ -1,0 +1,110 @@
+"""Spider options and failure handling end to end: max_articles, since, retries, a killed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from crawler.mirror import serve
+from pipelines import warc
+from pipelines.storage import open_store
+from pipelines.verify import completed_runs, verify_run
+from tests.conftest import crawl_popen, expected, run_crawl
+from tests.test_crawl import run_files
+
+
+def test_max_articles_and_since(tmp_path: Path) -> None:
+    exp = expected("brecorder")
+    old = [u for u, e in exp["articles"].items() if e.get("published", "").startswith("2025")]
+    assert old, "the fixture has an article from 2025"
+    server = serve("brecorder")
+    try:
+        archive = str(tmp_path / "a")
+        res = run_crawl("brecorder", server, archive, tmp_path / "spool", args={"since": "2026-01-01"})
+        assert res.returncode == 0, res.log[-2000:]
+        run = run_files(open_store(archive), completed_runs(open_store(archive))[0])
+        for url in old:
+            row = run["rows"].get(url)
+            # dated by its feed/sitemap entry: never requested; otherwise dropped after extraction
+            assert row is None or (row["status"] == "skipped" and "before since" in row["reason"]), row
+        assert run["summary"]["scrapy_stats"].get("articles/skipped_before_since", 0) + sum(
+            1 for u in old if u in run["rows"]) == len(old)
+        assert sum(1 for r in run["rows"].values() if r["status"] == "written") == sum(
+            1 for e in exp["articles"].values() if e["status"] == "written") - len(old)
+
+        archive2 = str(tmp_path / "b")
+        res = run_crawl("brecorder", server, archive2, tmp_path / "spool2", args={"max_articles": 3})
+        assert res.returncode == 0, res.log[-2000:]
+        run2 = run_files(open_store(archive2), completed_runs(open_store(archive2))[0])
+        assert run2["summary"]["scrapy_stats"]["articles/scheduled"] == 3
+        assert run2["summary"]["scrapy_stats"]["articles/over_max_articles"] >= 1
+    finally:
+        server.stop()
+
+
+def test_retry_after_503_is_archived_and_retried(tmp_path: Path) -> None:
+    server = serve("brecorder")
+    try:
+        archive = str(tmp_path / "a")
+        res = run_crawl("brecorder", server, archive, tmp_path / "spool", args={"max_articles": 1})
+        assert res.returncode == 0
+        store = open_store(archive)
+        run = run_files(store, completed_runs(store)[0])
+        feed = [r.status for data in run["warcs"].values() for r in warc.iter_records(data)
+                if r.rec_type == "response" and r.target_uri.endswith("/feeds/latest-news")]
+        assert feed == [503, 200], "the 503 is archived, then the retry's 200"
+        assert run["summary"]["scrapy_stats"]["retry/count"] >= 1
+    finally:
+        server.stop()
+
+
+def test_killed_run_loses_nothing_and_publishes_no_open_file(tmp_path: Path) -> None:
+    exp = expected("orda")
+    want = {u for u, e in exp["articles"].items() if e["status"] == "written"}
+    archive, spool = str(tmp_path / "archive"), tmp_path / "spool"
+    slow = serve("orda", delay=0.4)
+    try:
+        proc = crawl_popen("orda", slow, archive, spool, exp.get("settings"), log=tmp_path / "killed.log")
+        deadline = time.monotonic() + 120
+        manifest = None
+        while time.monotonic() < deadline:
+            found = list(spool.rglob("manifest.jsonl"))
+            if found and sum(1 for line in found[0].read_text().splitlines() if '"written"' in line) >= 2:
+                manifest = found[0]
+                break
+            assert proc.poll() is None, (tmp_path / "killed.log").read_text()[-2000:]
+            time.sleep(0.1)
+        assert manifest is not None, "the slow crawl wrote articles"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        slow.stop()
+    assert list(spool.rglob("*.warc.gz.open")), "the killed run left its WARC open"
+    store = open_store(archive)
+    assert completed_runs(store) == [], "a killed run publishes no completion marker"
+    assert not any(k.endswith(".open") for k in store.list_keys())
+
+    server = serve("orda")
+    try:
+        res = run_crawl("orda", server, archive, spool, exp.get("settings"))
+        assert res.returncode == 0, res.log[-2000:]
+    finally:
+        server.stop()
+    runs = completed_runs(store)
+    assert len(runs) == 2
+    written: dict[str, int] = {}
+    recovered = 0
+    for prefix in runs:
+        assert verify_run(store, prefix)[0] == []
+        run = run_files(store, prefix)
+        recovered += bool(run["summary"].get("recovered"))
+        for url, row in run["rows"].items():
+            if row["status"] == "written":
+                written[url] = written.get(url, 0) + 1
+    assert recovered == 1
+    assert set(written) == want, "every article is archived after the restart"
+    assert set(written.values()) == {1}, "and none twice"
+    assert not any(k.endswith(".open") for k in store.list_keys())
+    assert not list(spool.rglob("*.open"))
