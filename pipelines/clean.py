@@ -15,6 +15,7 @@ from collections import Counter
 from functools import lru_cache
 from dataclasses import dataclass
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.items import EMPTY, FETCHED, WRITTEN, Article
@@ -35,11 +36,16 @@ GENERIC_RULES: tuple[LineRule, ...] = (
 )
 
 
+@lru_cache(maxsize=None)
+def _xpath(expr: str) -> etree.XPath:
+    return etree.XPath(expr)
+
+
 def prune_html(tree: lxml_html.HtmlElement, xpaths: tuple[str, ...]) -> Counter[str]:
     """Remove the nodes matched by ``xpaths`` (their tail text is kept); count per expression."""
     removed: Counter[str] = Counter()
     for expr in xpaths:
-        for node in tree.xpath(expr):
+        for node in _xpath(expr)(tree):
             if not isinstance(node, lxml_html.HtmlElement) or node.getparent() is None:
                 continue
             node.drop_tree()

@@ -97,32 +97,48 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
     published = _meta(tree, "article:published_time", "datePublished", "pubdate", "publish-date")
     html_lang = (tree.get("lang") or "").split("-")[0].lower() or None
     outlet = get_outlet(outlet_name) if outlet_name else None
+    # Page metadata from meta tags: cheap. trafilatura's own metadata search (htmldate and
+    # friends) costs more than the extraction itself, so it runs only when the tags are missing.
+    title = _meta(tree, "og:title", "twitter:title") or _first_text(tree, "//h1") or _first_text(tree, "//title") or ""
+    author = _meta(tree, "author", "article:author")
+    authors = [a for a in _split_authors(author)] if author and not author.startswith("http") else []
     removed = prune_html(tree, outlet.remove_xpaths) if outlet else {}
+    need_metadata = not (title and published)
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
-        with_metadata=True,
+        with_metadata=need_metadata,
         include_comments=False,
         include_tables=True,
         include_images=False,
         deduplicate=False,
     )
-    if doc is None:
-        return {"title": _meta(tree, "og:title") or "", "authors": [], "published": published, "canonical_url": canonical,
-                "language": html_lang, "encoding": encoding, "paragraphs": [], "removed": dict(removed)}
-    title = (doc.title or _meta(tree, "og:title") or "").strip()
-    authors = [a.strip() for a in re.split(r";|\s+and\s+", doc.author or "") if a.strip()]
-    paragraphs = group_blocks(doc.text or "")
+    if doc is not None and need_metadata:
+        title = title or (doc.title or "")
+        published = published or doc.date
+        authors = authors or _split_authors(doc.author or "")
     return {
-        "title": title,
+        "title": " ".join(title.split()),
         "authors": authors,
-        "published": published or doc.date,
+        "published": published,
         "canonical_url": canonical,
-        "language": html_lang or doc.language,
+        "language": html_lang or (doc.language if doc is not None else None),
         "encoding": encoding,
-        "paragraphs": paragraphs,
+        "paragraphs": group_blocks(doc.text or "") if doc is not None else [],
         "removed": dict(removed),
     }
+
+
+def _first_text(tree: lxml_html.HtmlElement, xpath: str) -> str | None:
+    for node in tree.xpath(xpath):
+        text = " ".join(node.text_content().split())
+        if text:
+            return text
+    return None
+
+
+def _split_authors(value: str) -> list[str]:
+    return [a.strip() for a in re.split(r";|,|\s+and\s+", value) if a.strip()]
 
 
 _BLOCK_LINE = re.compile(r"^(?:\||- |• )")

@@ -86,6 +86,8 @@ OUTLET = Outlet(
         # related / latest news lists
         "//aside[contains(@class, 'section_other_news')]",
         "//div[contains(@class, 'container_sub_news_list')]",
+        # news dateline ("Author — Tuesday, 24 November 2026, 13:56")
+        "//div[contains(@class, 'post_news_date')]",
         # image captions and credits
         "//div[contains(@class, 'image-box__caption') or contains(@class, 'image-box__author')]",
         "//div[contains(@class, 'post_article_header_media_source')]",
@@ -111,6 +113,10 @@ OUTLET = Outlet(
         r"^(?:The column is the author's personal opinion|Колонка є авторською|Колонка является авторской)",
         # upper-case image captions with credit, e.g. "EMMANUEL MACRON AND ... PHOTO: GETTY IMAGES"
         r"^[^a-zа-яіїєґ]*\b(?:PHOTO|VIDEO|ФОТО|ВІДЕО|ВИДЕО): [^a-zа-яіїєґ]+$",
+        # news dateline, with or without the author before a dash
+        r"^(?:.{0,120}\s[—–-]\s*|[—–-]\s*)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+        r"Понеділок|Вівторок|Середа|Четвер|П'ятниця|Субота|Неділя|"
+        r"Понедельник|Вторник|Среда|Четверг|Пятница|Суббота|Воскресенье), \d{1,2} \w+ \d{4}, \d{1,2}:\d{2}$",
         # currency ticker lines, e.g. "USD 42.18 ▲ 0.06"
         r"^(?:USD|EUR|PLN|GBP|CHF|CZK) \d+\.\d+ [▲▼] -?\d+\.\d+$",
         r"^(?:NBU exchange rates|Курси НБУ|Курсы НБУ)$",
