@@ -156,14 +156,20 @@ class Archive:
         if self._opened:
             return
         self._opened = True
-        await asyncio.to_thread(self._open_blocking)
+        try:
+            await asyncio.to_thread(self._open_blocking)
+        except Exception as exc:
+            # Without the archive's state the run cannot tell what is already archived: stop
+            # before fetching anything rather than archive everything a second time.
+            logger.critical("archive %s is unreachable (%s: %s); nothing was crawled", self.store.uri, type(exc).__name__, exc)
+            raise RuntimeError(f"archive {self.store.uri} unreachable: {exc}") from exc
 
     def _open_blocking(self) -> None:
         self.recovered_runs = recover_spool(self.spool, self.store, self.upload_retries, self.upload_backoff, skip=self.prefix)
+        self.archived = load_state(self.store, self.outlet)
         run_dir = self.spool.path(f"{self.prefix}/{MARKER}").parent
         (run_dir / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}\n")
         self._manifest = open(run_dir / "manifest.jsonl", "a", encoding="utf-8")
-        self.archived = load_state(self.store, self.outlet)
         logger.info(
             "archive %s: run %s, %d URLs already archived for %s, %d earlier run(s) recovered",
             self.store.uri, self.prefix, len(self.archived), self.outlet, len(self.recovered_runs),
@@ -251,11 +257,15 @@ class Archive:
         self.warc_files.append(key)
         self._publish(key)
 
-    async def close(self, stats: dict[str, Any], reason: str = "finished") -> dict[str, Any]:
+    async def close(self, stats: dict[str, Any], reason: str = "finished") -> dict[str, Any] | None:
         """Close the WARC, publish everything, then the state, summary, manifest and marker."""
         return await asyncio.to_thread(self._close_blocking, stats, reason)
 
-    def _close_blocking(self, stats: dict[str, Any], reason: str) -> dict[str, Any]:
+    def _close_blocking(self, stats: dict[str, Any], reason: str) -> dict[str, Any] | None:
+        if self._manifest is None:  # open() failed: nothing was fetched, nothing to publish
+            self._uploads.shutdown()
+            shutil.rmtree(self.spool.dir / self.prefix, ignore_errors=True)
+            return None
         self.warc.close()
         if self._manifest is not None:
             self._manifest.close()
@@ -473,6 +483,8 @@ class ArchivePipeline:
     async def close_spider(self) -> None:
         reason = "finished"
         summary = await self.archive.close(self.crawler.stats.get_stats(), reason)
+        if summary is None:
+            return
         logger.info(
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from crawler.mirror import serve
 from pipelines import warc
@@ -108,3 +109,78 @@ def test_killed_run_loses_nothing_and_publishes_no_open_file(tmp_path: Path) -> 
     assert set(written.values()) == {1}, "and none twice"
     assert not any(k.endswith(".open") for k in store.list_keys())
     assert not list(spool.rglob("*.open"))
+
+
+def test_dead_feeds_do_not_stop_discovery_and_recrawl_overrides_the_state(tmp_path: Path) -> None:
+    exp = expected("brecorder")
+    server = serve("brecorder")
+    for path in [p for p in server.routes if p.startswith("/feeds/")]:
+        server.routes[path] = {"status": 500, "body": "feed backend down"}
+    try:
+        archive = str(tmp_path / "a")
+        res = run_crawl("brecorder", server, archive, tmp_path / "spool")
+        assert res.returncode == 0, res.log[-2000:]
+        store = open_store(archive)
+        run = run_files(store, completed_runs(store)[0])
+        written = {u for u, r in run["rows"].items() if r["status"] == "written"}
+        assert len(written) >= 5, "sitemaps and sections still deliver the articles"
+        assert written <= {u for u, e in exp["articles"].items() if e["status"] == "written"}
+        assert run["summary"]["scrapy_stats"]["discovery/sources_failed"] >= 1
+
+        hits = {u: server.hits[urlsplit(u).path] for u in written}
+        res = run_crawl("brecorder", server, archive, tmp_path / "spool", args={"recrawl": 1})
+        assert res.returncode == 0
+        assert all(server.hits[urlsplit(u).path] == hits[u] + 1 for u in written), "recrawl=1 fetches archived articles again"
+    finally:
+        server.stop()
+
+
+def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_path: Path, s3_endpoint: str) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    bucket = "bucket-goes-away"
+    uri = f"s3://{bucket}/corpus"
+    spool = tmp_path / "spool"
+    settings = {**expected("orda").get("settings", {}), "ARCHIVE_UPLOAD_RETRIES": 2, "ARCHIVE_UPLOAD_BACKOFF": 0.05}
+
+    server = serve("orda")
+    try:
+        unreachable = run_crawl("orda", server, uri, spool, settings)
+    finally:
+        server.stop()
+    assert unreachable.returncode != 0 and "unreachable" in unreachable.log, "no archive, no crawl"
+    assert server.hits["/feed/"] == 0
+
+    client.create_bucket(Bucket=bucket)
+    slow = serve("orda", delay=0.3)
+    log = tmp_path / "first.log"
+    try:
+        proc = crawl_popen("orda", slow, uri, spool, settings, log=log)
+        deadline = time.monotonic() + 60
+        while "already archived" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.05)
+        client.delete_bucket(Bucket=bucket)  # the store fails from now on
+        proc.wait(timeout=120)
+    finally:
+        slow.stop()
+    assert "upload(s) failed" in log.read_text()
+    kept = [p.name for p in spool.rglob("*") if p.is_file() and "/runs/" in p.as_posix()]
+    assert any(n.endswith(".warc.gz") for n in kept) and "_SUCCESS" in kept and any(n.endswith(".txt") for n in kept)
+
+    client.create_bucket(Bucket=bucket)
+    server = serve("orda")
+    try:
+        second = run_crawl("orda", server, uri, spool, settings)
+        assert second.returncode == 0, second.log[-2000:]
+    finally:
+        server.stop()
+    store = open_store(uri)
+    runs = completed_runs(store)
+    assert len(runs) == 2, "the first run was published by the second"
+    for prefix in runs:
+        assert verify_run(store, prefix)[0] == []
+    first_rows = run_files(store, runs[0])["rows"]
+    assert sum(1 for r in first_rows.values() if r["status"] == "written") >= 1
+    assert not [p for p in spool.rglob("*") if p.is_file() and "/runs/" in p.as_posix()]
