@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -88,11 +89,8 @@ class WarcCaptureMiddleware:
             response.flags.append("truncated")
             self.crawler.stats.inc_value("archive/responses_truncated")
             logger.warning("response of %s cut at %d bytes (DOWNLOAD_MAXSIZE)", response.url, limit)
-        headers = [("Host", request.headers.get(b"Host", b"").decode("latin-1"))] if b"Host" in request.headers else []
-        if not headers:
-            from urllib.parse import urlsplit
-
-            headers = [("Host", urlsplit(request.url).netloc)]
+        # Scrapy's HTTP client adds Host itself; the request record should show it
+        headers = [] if b"Host" in request.headers else [("Host", urlsplit(request.url).netloc)]
         headers += _header_pairs(request.headers)
         try:
             reason = HTTPStatus(response.status).phrase

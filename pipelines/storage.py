@@ -77,8 +77,9 @@ class FileStore:
             return None
 
     def list_keys(self, prefix: str = "", start_after: str = "") -> list[str]:
-        base = self.root
-        keys = []
+        # walk only the folder the prefix names, not the whole archive
+        base = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        keys: list[str] = []
         if not base.exists():
             return keys
         for dirpath, dirnames, filenames in os.walk(base):
@@ -86,7 +87,7 @@ class FileStore:
             for name in filenames:
                 if name.startswith("."):
                     continue
-                key = Path(dirpath, name).relative_to(base).as_posix()
+                key = Path(dirpath, name).relative_to(self.root).as_posix()
                 if key.startswith(prefix) and key > start_after:
                     keys.append(key)
         return sorted(keys)

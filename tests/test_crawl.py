@@ -103,6 +103,14 @@ def check_warcs(run: dict[str, Any], tmp_path: Path) -> None:
         assert rec.status == row["http_status"]
 
 
+def assert_archive_sound(store: Store, tmp_path: Path) -> None:
+    """Every completed run verifies, and every WARC file passes warcio and FastWARC."""
+    for prefix in completed_runs(store):
+        assert verify_run(store, prefix)[0] == [], prefix
+        check_warcs(run_files(store, prefix), tmp_path)
+    assert not any(k.endswith(".open") for k in store.list_keys())
+
+
 def only_run(store: Store) -> str:
     runs = completed_runs(store)
     assert len(runs) == 1, runs
@@ -135,6 +143,7 @@ def test_crawl_fixture_site_into_local_archive_then_incremental_rerun(outlet: st
         assert again.returncode == 0, again.log[-3000:]
         second = [p for p in completed_runs(store) if p != prefix]
         assert len(second) == 1
+        assert_archive_sound(store, tmp_path)
         rows2 = run_files(store, second[0])["rows"]
         for url, want in exp["articles"].items():
             if want["status"] in ("written", "empty", "skipped"):
@@ -160,7 +169,7 @@ def test_s3_archive_has_the_same_layout_and_content(outlet: str, tmp_path: Path,
             server.stop()
         store = open_store(uri)
         prefix = only_run(store)
-        assert verify_run(store, prefix)[0] == []
+        assert_archive_sound(store, tmp_path)
         runs[name] = (store, prefix, run_files(store, prefix))
     local, s3 = runs["local"][2], runs["s3"][2]
     assert runs["local"][1] == runs["s3"][1]
@@ -193,7 +202,7 @@ def test_other_editions_and_their_encodings(outlet: str, edition: str, tmp_path:
         assert result.returncode == 0, result.log[-3000:]
         store = open_store(archive)
         prefix = only_run(store)
-        assert verify_run(store, prefix)[0] == []
+        assert_archive_sound(store, tmp_path)
         run = run_files(store, prefix)
         check_run_against_expectations(outlet, exp, run, server)
         assert {r["edition"] for r in run["rows"].values()} == {edition}

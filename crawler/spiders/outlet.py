@@ -93,7 +93,7 @@ class OutletSpider(Spider):
             self._mirror = None
             self.allowed_domains = list(self.outlet.domains)
         self._scheduled: set[str] = set()  # every article URL seen, scheduled or not
-        self._scheduled_articles: set[str] = set()  # the ones actually requested
+        self._requested = 0  # article URLs actually requested (max_articles)
         self._archive: Archive | None = None
 
     # ------------------------------------------------------------------ URL mapping
@@ -235,11 +235,11 @@ class OutletSpider(Spider):
             self._scheduled.add(url)
             stats.inc_value("articles/already_archived")
             return
-        if self.max_articles is not None and len(self._scheduled_articles) >= self.max_articles:
+        if self.max_articles is not None and self._requested >= self.max_articles:
             stats.inc_value("articles/over_max_articles")
             return
         self._scheduled.add(url)
-        self._scheduled_articles.add(url)
+        self._requested += 1
         stats.inc_value("articles/scheduled")
         yield self._article_fetch(url, {"url": url, "published_hint": published, "source": source, "redirects": 0})
 
