@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -366,38 +367,26 @@ class ReadRecord:
     payload: bytes  # content-decoded body, as a reader would use it
 
 
+def _read(rec: Any) -> ReadRecord:
+    http = rec.http_headers if rec.rec_type in ("response", "request") else None
+    return ReadRecord(
+        rec_type=rec.rec_type,
+        target_uri=rec.rec_headers.get_header("WARC-Target-URI") or "",
+        record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",
+        status=int(http.get_statuscode()) if http is not None and rec.rec_type == "response" else None,
+        headers=list(http.headers) if http is not None else [],
+        payload=rec.content_stream().read(),
+    )
+
+
 def read_record(data: bytes, offset: int, length: int) -> ReadRecord:
     """Read the single record at ``offset``/``length`` of a WARC (what manifest rows point to)."""
-    chunk = data[offset : offset + length]
-    for rec in ArchiveIterator(io.BytesIO(chunk)):
-        status = None
-        headers: list[tuple[str, str]] = []
-        if rec.http_headers is not None and rec.rec_type in ("response", "request"):
-            headers = list(rec.http_headers.headers)
-            if rec.rec_type == "response":
-                status = int(rec.http_headers.get_statuscode())
-        return ReadRecord(
-            rec_type=rec.rec_type,
-            target_uri=rec.rec_headers.get_header("WARC-Target-URI") or "",
-            record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",
-            status=status,
-            headers=headers,
-            payload=rec.content_stream().read(),
-        )
+    for rec in ArchiveIterator(io.BytesIO(data[offset : offset + length])):
+        return _read(rec)
     raise WarcDamage(f"no record at offset {offset}")
 
 
 def iter_records(data: bytes) -> Iterable[ReadRecord]:
-    """All records of a WARC through warcio (independent of our own scanner)."""
+    """All records of a WARC through warcio, digests checked (independent of our own scanner)."""
     for rec in ArchiveIterator(io.BytesIO(data), check_digests="raise"):
-        status = None
-        if rec.rec_type == "response" and rec.http_headers is not None:
-            status = int(rec.http_headers.get_statuscode())
-        yield ReadRecord(
-            rec_type=rec.rec_type,
-            target_uri=rec.rec_headers.get_header("WARC-Target-URI") or "",
-            record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",
-            status=status,
-            headers=list(rec.http_headers.headers) if rec.http_headers is not None else [],
-            payload=rec.content_stream().read(),
-        )
+        yield _read(rec)
