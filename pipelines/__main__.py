@@ -5,6 +5,9 @@
 - ``serve OUTLET``: only serve a fixture mirror (for a manual ``scrapy crawl -a base_url=...``).
 - ``check ARCHIVE``: verify a local or S3 archive: completed runs, WARC lengths and digests,
   every manifest row's WARC offset/length, text hashes. Exit status 1 on any problem.
+- ``clean [--outlet NAME] [--as-of DATE] --out DIR [--explain] PATH...``: re-clean seed-format
+  text files (or folders of them) with the text rules (generic, plus the outlet's), valid on
+  ``--as-of`` (default today), writing the cleaned files under the same names to ``--out``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from crawler.mirror import serve
 from crawler.outlets import all_outlets
@@ -83,6 +87,34 @@ def cmd_check(ns: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_clean(ns: argparse.Namespace) -> int:
+    from datetime import date
+
+    from crawler.outlets import get_outlet
+    from pipelines.clean import clean_lines, format_document, group_lines, parse_document, rules_for
+
+    outlet = get_outlet(ns.outlet) if ns.outlet else None
+    ruleset = rules_for(outlet, date.fromisoformat(ns.as_of) if ns.as_of else None)
+    files: list[Path] = []
+    for path in map(Path, ns.paths):
+        files += sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    if not files:
+        print("no .txt files given", file=sys.stderr)
+        return 2
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        result = clean_lines(parse_document(path.read_text(encoding="utf-8")), None, ruleset)
+        (out / path.name).write_bytes(format_document(result.title, group_lines(result.lines)).encode("utf-8"))
+        if ns.explain:
+            print(f"== {path.name}: headline {result.title!r}; {len(result.removed)} line(s) removed")
+            for line, rule in result.removed:
+                print(f"  [{rule}] {line}")
+        else:
+            print(f"{path.name}: {len(result.removed)} line(s) removed, {len(result.lines)} kept")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check", help="verify an archive")
     chk.add_argument("archive")
     chk.set_defaults(func=cmd_check)
+    cln = sub.add_parser("clean", help="re-clean seed-format text files without refetching")
+    cln.add_argument("paths", nargs="+", help="text files or folders of .txt files")
+    cln.add_argument("--out", required=True, help="folder for the cleaned files (same names)")
+    cln.add_argument("--outlet", help="also apply this outlet's rules")
+    cln.add_argument("--as-of", help="use the rules valid on this day (YYYY-MM-DD), e.g. the day the texts were fetched")
+    cln.add_argument("--explain", action="store_true", help="print every removed line with the rule that removed it")
+    cln.set_defaults(func=cmd_clean)
     ns = parser.parse_args(argv)
     return ns.func(ns)
 

@@ -69,7 +69,7 @@ def extract_document(body: bytes, content_type: str, url: str, outlet_name: str 
     """Decode, prune the outlet's boilerplate nodes and extract the article; runs in a worker.
 
     Returns title, authors, published (ISO 8601 or None), canonical_url, language, encoding,
-    paragraphs (text blocks; list items stay one per line) and removed (HTML rule counts).
+    paragraphs (trafilatura's text lines; cleaning groups them) and removed (HTML rule counts).
     """
     if timeout:
         signal.signal(signal.SIGALRM, _on_alarm)
@@ -124,7 +124,7 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
         "canonical_url": canonical,
         "language": html_lang or (doc.language if doc is not None else None),
         "encoding": encoding,
-        "paragraphs": group_blocks(doc.text or "") if doc is not None else [],
+        "paragraphs": [ln.strip() for ln in (doc.text or "").split("\n") if ln.strip()] if doc is not None else [],
         "removed": dict(removed),
     }
 
@@ -139,22 +139,6 @@ def _first_text(tree: lxml_html.HtmlElement, xpath: str) -> str | None:
 
 def _split_authors(value: str) -> list[str]:
     return [a.strip() for a in re.split(r";|,|\s+and\s+", value) if a.strip()]
-
-
-_BLOCK_LINE = re.compile(r"^(?:\||- |• )")
-
-
-def group_blocks(text: str) -> list[str]:
-    """trafilatura's lines as corpus paragraphs: a table's rows or a list's items stay one block."""
-    blocks: list[str] = []
-    for line in (ln.strip() for ln in text.split("\n")):
-        if not line:
-            continue
-        if blocks and _BLOCK_LINE.match(line) and _BLOCK_LINE.match(blocks[-1].rsplit("\n", 1)[-1]) and line[0] == blocks[-1].rsplit("\n", 1)[-1][0]:
-            blocks[-1] += "\n" + line
-        else:
-            blocks.append(line)
-    return blocks
 
 
 class ExtractPipeline:

@@ -12,7 +12,7 @@ from scrapy.settings import Settings
 
 from crawler.middlewares import BackoffRetryMiddleware
 from crawler.outlets import get_outlet
-from pipelines.clean import GENERIC_RULES, clean_paragraphs
+from pipelines.clean import GENERIC_RULES, clean_lines, rules_for
 from pipelines.extract import ExtractionTimeout, decode_html, extract_document
 
 
@@ -52,21 +52,32 @@ def test_pages_without_charset_header_decode() -> None:
 
 
 def test_text_rules_drop_junk_lines_and_keep_body_sentences() -> None:
-    paragraphs = [
-        "BAFL 41.16 Decreased By ▼ -0.09 (-0.22%)\nSILK 0.95 No Change ▼ 0.00 (0%)\nKSE100 55,391 Increased By 1129.9 (2.08%)",
+    lines = [
+        "BAFL 41.16 Decreased By ▼ -0.09 (-0.22%)", "SILK 0.95 No Change ▼ 0.00 (0%)", "KSE100 55,391 Increased By 1129.9 (2.08%)",
         "Headline",
-        "The KSE-100 index increased by 1,129.9 points, or 2.08%, to close at 55,391.",
+        "The KSE-100 index increased by 1,129.9 points, or 2.08%, to close at 55,391 on Monday.",
         "Advertisement:",
-        '"This is not an advertisement for the government," he said.',
+        '"This is not an advertisement for the government, and we will not stop," he said.',
     ]
-    kept, removed = clean_paragraphs("Headline", paragraphs, GENERIC_RULES)
-    assert kept == paragraphs[2:3] + paragraphs[4:]
-    assert removed == {"ticker_stock": 2, "ticker_index": 1, "ad_label": 1, "repeated_headline": 1}
+    result = clean_lines(lines, "Headline", rules_for(None))
+    assert result.lines == [lines[4], lines[6]]
+    assert result.counts == {"ticker_stock": 2, "ticker_index": 1, "ad_label": 1, "repeated_headline": 1}
 
 
-def test_outlet_line_rules_are_compiled_from_the_outlet_module() -> None:
-    from pipelines.clean import outlet_rules
+def test_a_lone_ticker_like_line_is_not_removed() -> None:
+    line = "KSE100 55,391 Increased By 1129.9 (2.08%)"
+    result = clean_lines(["A long enough opening sentence of the story that is plainly body text here.", line], "T", rules_for(None))
+    assert line in result.lines
 
-    rules = outlet_rules(get_outlet("pravda"))
-    assert len(rules) == len(GENERIC_RULES) + len(get_outlet("pravda").junk_line_patterns)
-    assert outlet_rules(get_outlet("pravda")) is rules
+
+def test_outlet_rules_are_dated_and_compiled_once() -> None:
+    from datetime import date
+
+    from crawler.outlets import TextRule
+
+    pravda = get_outlet("pravda")
+    rules = rules_for(pravda, date(2026, 11, 25))
+    assert len(rules.rules) == len(GENERIC_RULES) + len(pravda.text_rules())
+    assert rules_for(pravda, date(2026, 11, 25)) is rules
+    old = TextRule("old_promo", "Buy now", valid_until=date(2024, 1, 1))
+    assert old.valid_on(date(2023, 6, 1)) and not old.valid_on(date(2026, 1, 1))

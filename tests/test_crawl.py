@@ -9,6 +9,7 @@ archived article, and the same layout in S3 (moto's server) as on disk.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import re
 import subprocess
 import sys
@@ -70,6 +71,9 @@ def check_run_against_expectations(outlet: str, exp: dict[str, Any], run: dict[s
     for r in written:
         assert r["docid"] in golden, f"no golden text for {r['url']}"
         assert run["texts"][f"{r['seq']:03d}_{r['docid']}.txt"] == golden[r["docid"]], f"text of {r['url']} differs from its golden file"
+    # the manifest says what each cleaning layer removed: HTML rules (html:<xpath>) and text rules
+    removed = Counter(k for r in written for k in r["removed_lines"])
+    assert any(k.startswith("html:") for k in removed) and any(not k.startswith("html:") for k in removed), removed
     for path in exp.get("never_fetched", []):
         assert server.hits[path] == 0, f"{path} must never be fetched"
     assert server.hits["/robots.txt"] >= 1

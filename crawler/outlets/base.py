@@ -9,7 +9,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """A text cleaning rule: a regex that must match a whole (stripped) line, and where it applies.
+
+    ``scope``: ``line`` anywhere; ``run`` only inside a run of two or more matching lines;
+    ``head`` only before the first body paragraph; ``tail`` only after the last one; ``marker``
+    a heading that opens a trailing list (it and what follows go). ``valid_from``/``valid_until``
+    bound the fetch days the rule applies to, so old archives are re-cleaned with the rules of
+    their time (a site redesign retires a rule instead of deleting it).
+    """
+
+    name: str
+    pattern: str
+    scope: str = "line"
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and (self.valid_until is None or day < self.valid_until)
 
 
 @dataclass(frozen=True)
@@ -48,8 +70,9 @@ class Outlet:
     #: XPath expressions of boilerplate nodes removed before extraction
     #: (ticker bars, ad slots, share widgets, related/latest lists, promos).
     remove_xpaths: tuple[str, ...] = ()
-    #: regexes of whole text lines removed after extraction (outlet-specific promos).
-    junk_line_patterns: tuple[str, ...] = ()
+    #: whole text lines removed after extraction (outlet-specific promos): a regex (a ``line``
+    #: rule valid forever, named ``<outlet>:<regex>``) or a :class:`TextRule`.
+    junk_line_patterns: tuple[str | TextRule, ...] = ()
     #: free-form notes for operators (robots quirks, bot protection...).
     notes: str = ""
     _compiled: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = field(
@@ -80,6 +103,13 @@ class Outlet:
         if exclude is not None and exclude.search(path):
             return False
         return pattern.search(path) is not None
+
+    def text_rules(self) -> tuple[TextRule, ...]:
+        """The outlet's rules; a plain regex matches from the line's start (``re.match``)."""
+        return tuple(
+            p if isinstance(p, TextRule) else TextRule(f"{self.name}:{p[:60]}", p[:-1] if p.endswith("$") else f"(?:{p}).*")
+            for p in self.junk_line_patterns
+        )
 
     def owns_host(self, host: str) -> bool:
         host = host.lower().split(":")[0]
