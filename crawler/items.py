@@ -6,13 +6,19 @@ ends up as a manifest row with a reason.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 #: manifest status values (docs/corpus-format.md)
-WRITTEN, EMPTY, SKIPPED, ERROR = "written", "empty", "skipped", "error"
+WRITTEN, EMPTY, SKIPPED, ERROR, DUPLICATE = "written", "empty", "skipped", "error", "duplicate"
 #: internal: fetched, waiting for extraction
 FETCHED = "fetched"
+
+
+def docid_for(url: str) -> str:
+    """First 16 hex digits of SHA-256 of the canonical URL: stable across runs and machines."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass
@@ -41,3 +47,12 @@ class Article:
     paragraphs: list[str] = field(default_factory=list, repr=False)
     text: str = field(default="", repr=False)  # the corpus text: headline, blank line, paragraphs
     removed_lines: dict[str, int] = field(default_factory=dict)
+    # filled by dedup
+    wire: str | None = None
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    containment: float | None = None
+
+    @property
+    def docid(self) -> str:
+        return docid_for(self.canonical_url or self.final_url or self.url)

@@ -45,6 +45,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.clean.CleanPipeline": 400,
+    "pipelines.dedup.DedupPipeline": 500,
     "pipelines.archive.ArchivePipeline": 900,
 }
 
@@ -62,6 +63,12 @@ ARCHIVE_UPLOAD_RETRIES = 5
 ARCHIVE_UPLOAD_BACKOFF = 1.0
 ARCHIVE_UPLOAD_THREADS = 4
 ARCHIVE_MULTIPART_THRESHOLD = 64 * 1024 * 1024
+
+# --- syndicated-copy detection -----------------------------------------------------------------
+DEDUP_ENABLED = True
+#: empty: embedded index kept with the archive; redis://host:6379/0: shared by concurrent crawlers
+DEDUP_URI = os.environ.get("DEDUP_URI", "")
+DEDUP_NAMESPACE = "dedup"  # Redis key prefix; crawlers that share it share the index
 
 # --- extraction -------------------------------------------------------------------------------
 EXTRACT_WORKERS = 0  # 0: one process per core

@@ -8,6 +8,9 @@
 - ``clean [--outlet NAME] [--as-of DATE] --out DIR [--explain] PATH...``: re-clean seed-format
   text files (or folders of them) with the text rules (generic, plus the outlet's), valid on
   ``--as-of`` (default today), writing the cleaned files under the same names to ``--out``.
+- ``dedup [--outlet NAME] [--redis URL] PATH...``: find syndicated copies among seed-format text
+  files (cleaned first, like the crawl does), checked in name order; prints the duplicate groups as
+  JSON (canonical, members with similarity and containment, wire agency).
 """
 
 from __future__ import annotations
@@ -115,6 +118,40 @@ def cmd_clean(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dedup(ns: argparse.Namespace) -> int:
+    from crawler.outlets import get_outlet
+    from pipelines.clean import clean_lines, parse_document, rules_for
+    from pipelines.dedup import MemoryIndex, RedisIndex, detect_wire, fingerprint
+
+    ruleset = rules_for(get_outlet(ns.outlet) if ns.outlet else None)
+    files: list[Path] = []
+    for path in map(Path, ns.paths):
+        files += sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    index = RedisIndex(ns.redis, namespace=ns.namespace) if ns.redis else MemoryIndex()
+    groups: dict[str, list[dict[str, object]]] = {}
+    wires: dict[str, str] = {}
+    try:
+        for path in sorted(files, key=lambda p: p.name):
+            name = path.stem
+            body = "\n".join(clean_lines(parse_document(path.read_text(encoding="utf-8")), None, ruleset).lines)
+            wire = detect_wire(body)
+            if wire:
+                wires[name] = wire
+            match = index.check_and_add(name, fingerprint(body))
+            if match is not None:
+                groups.setdefault(match.canonical, []).append(
+                    {"name": name, "similarity": match.similarity, "containment": match.containment, "exact": match.exact, "wire": wire}
+                )
+    finally:
+        index.close()
+    out = {
+        "documents": len(files),
+        "groups": [{"canonical": c, "wire": wires.get(c), "members": m} for c, m in groups.items()],
+    }
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     cln.add_argument("--as-of", help="use the rules valid on this day (YYYY-MM-DD), e.g. the day the texts were fetched")
     cln.add_argument("--explain", action="store_true", help="print every removed line with the rule that removed it")
     cln.set_defaults(func=cmd_clean)
+    ddp = sub.add_parser("dedup", help="group syndicated copies among text files")
+    ddp.add_argument("paths", nargs="+", help="text files or folders of .txt files")
+    ddp.add_argument("--outlet", help="also apply this outlet's cleaning rules first")
+    ddp.add_argument("--redis", help="use (and add to) the shared index in this Redis, e.g. redis://127.0.0.1:6379/0")
+    ddp.add_argument("--namespace", default="dedup-cli", help="Redis key namespace (default: dedup-cli)")
+    ddp.set_defaults(func=cmd_dedup)
     ns = parser.parse_args(argv)
     return ns.func(ns)
 

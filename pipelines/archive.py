@@ -32,21 +32,17 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
-from crawler.items import EMPTY, SKIPPED, WRITTEN, Article
+from crawler.items import DUPLICATE, EMPTY, SKIPPED, WRITTEN, Article, docid_for  # noqa: F401 (docid_for re-exported)
 from pipelines import warc
 from pipelines.storage import Spool, Store, open_store, publish_file
 
 logger = logging.getLogger(__name__)
 
 MARKER = "_SUCCESS"
-ARCHIVED_STATUSES = (WRITTEN, EMPTY, SKIPPED)
+ARCHIVED_STATUSES = (WRITTEN, EMPTY, SKIPPED, DUPLICATE)
+DEDUP_PREFIX = "dedup/index/"
 
 _ARCHIVES: "WeakKeyDictionary[Crawler, Archive]" = WeakKeyDictionary()
-
-
-def docid_for(url: str) -> str:
-    """First 16 hex digits of SHA-256 of the canonical URL: stable across runs and machines."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
 def run_prefix(outlet: str, run_id: str, started: datetime) -> str:
@@ -192,7 +188,7 @@ class Archive:
     def add(self, article: Article) -> dict[str, Any]:
         """Write the article's text (if any) and its manifest row; return the row."""
         canonical = article.canonical_url or article.final_url or article.url
-        docid = docid_for(canonical)
+        docid = article.docid
         text_key = text_sha = None
         seq = None
         if article.status == WRITTEN and docid in self._docids:
@@ -236,6 +232,10 @@ class Archive:
             "warc_length": loc.get("length"),
             "truncated": article.truncated,
             "removed_lines": article.removed_lines,
+            "wire": article.wire,
+            "duplicate_of": article.duplicate_of,
+            "similarity": article.similarity,
+            "containment": article.containment,
             "status": article.status,
             "reason": article.reason or None,
         }
@@ -246,6 +246,13 @@ class Archive:
         if article.status in ARCHIVED_STATUSES:
             self.archived.update(u for u in (article.url, article.final_url, canonical) if u)
         return row
+
+    def put_dedup_delta(self, data: bytes) -> None:
+        """The run's additions to the embedded dedup index, published with the run (before its marker)."""
+        self.spool.path(f"{DEDUP_PREFIX}{self.run_id}.npz").write_bytes(data)
+
+    def load_dedup_deltas(self) -> list[bytes]:
+        return [self.store.get_bytes(k) or b"" for k in self.store.list_keys(DEDUP_PREFIX)]
 
     # ------------------------------------------------------------------ publishing
 
@@ -367,8 +374,9 @@ def publish_run(spool: Spool, store: Store, prefix: str, outlet: str, retries: i
     keys = [k for k in spool.pending(prefix) if not k.endswith(("/" + MARKER, "/manifest.jsonl", "/summary.json"))]
     state_key = f"state/{outlet}/archived/{run_id}.txt"
     tail = [f"{prefix}/manifest.jsonl", f"{prefix}/summary.json"]
-    if (spool.dir / state_key).exists():
-        tail.insert(0, state_key)
+    for key in (state_key, f"{DEDUP_PREFIX}{run_id}.npz"):
+        if (spool.dir / key).exists():
+            tail.insert(0, key)
     ok = True
     for key in keys + tail:
         if (spool.dir / key).exists():
@@ -433,6 +441,7 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
                 "text_files": counts.get(WRITTEN, 0),
                 "warc_files": sorted(f"{prefix}/warc/{p.name}" for p in (run_dir / "warc").glob("*" + warc.WARC_SUFFIX)),
             }
+            _rebuild_dedup_delta(spool, store, prefix, rows)
             finalize_run(spool, store, prefix, outlet, summary, retries, backoff)
         else:
             publish_run(spool, store, prefix, outlet, retries, backoff)
@@ -442,6 +451,23 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
     for key in list(spool.pending("state")):
         publish_file(store, spool, key, retries, backoff)
     return recovered
+
+
+def _rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[dict[str, Any]]) -> None:
+    """A dead run wrote no dedup delta: derive it from the texts it wrote (spooled or published)."""
+    from pipelines.dedup import MemoryIndex, fingerprint
+
+    index = MemoryIndex()
+    for row in rows:
+        if row.get("status") != WRITTEN or not row.get("text_key"):
+            continue
+        path = spool.dir / row["text_key"]
+        data = path.read_bytes() if path.exists() else store.get_bytes(row["text_key"])
+        if data:
+            index.add(row["docid"], fingerprint(data.decode("utf-8").partition("\n\n")[2]))
+    delta = index.delta_bytes()
+    if delta:
+        spool.path(f"{DEDUP_PREFIX}{prefix.rsplit('/', 1)[-1]}.npz").write_bytes(delta)
 
 
 def get_archive(crawler: Crawler) -> Archive:
