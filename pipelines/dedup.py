@@ -33,6 +33,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -60,7 +61,7 @@ _SPELLING = [  # British -> American, applied to both sides (consistency matters
     (re.compile(r"(\w{3,})isation(s?)$"), r"\1ization\2"),
     (re.compile(r"(\w{3,})is(e|ed|es|ing)$"), r"\1iz\2"),
     (re.compile(r"(\w{2,})ys(e|ed|es|ing)$"), r"\1yz\2"),
-    (re.compile(r"(\w{3,})our(s?)$"), r"\1or\2"),
+    (re.compile(r"(\w{2,})our(s|ful|ed|ing|ite|ites|able|ably)?$"), r"\1or\2"),
     (re.compile(r"(\w{3,})tre(s?)$"), r"\1ter\2"),
     (re.compile(r"(\w{3,})ogue(s?)$"), r"\1og\2"),
     (re.compile(r"(\w{3,}[aeiou])ll(ed|ing|er)$"), r"\1l\2"),
@@ -68,20 +69,24 @@ _SPELLING = [  # British -> American, applied to both sides (consistency matters
 _NAMES = {"turkiye": "turkey", "türkiye": "turkey", "ukrainian": "ukrainian", "kyiv": "kiev", "kiev": "kiev"}
 
 
+@lru_cache(maxsize=1 << 18)
+def _fold(word: str) -> str:
+    """One word, diacritics, name variants and British spelling folded (cached: news vocabulary repeats)."""
+    word = "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
+    word = _NAMES.get(word, word)
+    for pattern, repl in _SPELLING:
+        new = pattern.sub(repl, word)
+        if new != word:
+            return new
+    return word
+
+
+_WORD = re.compile(r"\w+")
+
+
 def tokens(text: str) -> list[str]:
-    """Words of a text with copy-edit differences folded away."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    out = []
-    for word in re.findall(r"\w+", text):
-        word = _NAMES.get(word, word)
-        for pattern, repl in _SPELLING:
-            new = pattern.sub(repl, word)
-            if new != word:
-                word = new
-                break
-        out.append(word)
-    return out
+    """Words of a text with copy-edit differences (case, punctuation, spelling) folded away."""
+    return [_fold(w) for w in _WORD.findall(text.casefold())]
 
 
 def shingles(words: list[str]) -> list[str]:
@@ -139,27 +144,31 @@ class Match:
     exact: bool = False
 
 
+def compare_many(fp: Fingerprint, sigs: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jaccard estimates and containments (of the shorter text in the longer) against many documents."""
+    j = np.count_nonzero(sigs == fp.sig, axis=1) / FULL_PERM
+    sizes = sizes.astype(np.float64)
+    inter = j * (fp.size + sizes) / (1 + j)
+    shorter = np.maximum(1.0, np.minimum(fp.size, sizes))
+    return j, np.minimum(1.0, inter / shorter)
+
+
 def compare(fp: Fingerprint, sig: np.ndarray, size: int) -> tuple[float, float]:
-    """(Jaccard estimate, containment of the shorter text in the longer) from signatures and sizes."""
-    j = float(np.count_nonzero(fp.sig == sig)) / FULL_PERM
-    inter = j * (fp.size + size) / (1 + j)
-    shorter = max(1, min(fp.size, size))
-    return j, min(1.0, inter / shorter)
+    j, c = compare_many(fp, sig.reshape(1, -1), np.asarray([size]))
+    return float(j[0]), float(c[0])
 
 
-def is_copy(j: float, containment: float, fp_size: int, other_size: int) -> bool:
-    if j >= JACCARD_DUP:
-        return True
-    return min(fp_size, other_size) >= MIN_SHINGLES and containment >= CONTAINMENT_DUP
-
-
-def best_match(fp: Fingerprint, candidates: Iterable[tuple[str, np.ndarray, int]]) -> Match | None:
-    best: Match | None = None
-    for docid, sig, size in candidates:
-        j, c = compare(fp, sig, size)
-        if is_copy(j, c, fp.size, size) and (best is None or (j, c) > (best.similarity, best.containment)):
-            best = Match(docid, round(j, 4), round(c, 4))
-    return best
+def best_match(fp: Fingerprint, docids: list[str], sigs: np.ndarray, sizes: np.ndarray) -> Match | None:
+    """The closest earlier copy among the candidates, by the duplicate rule (J, then containment)."""
+    if not docids:
+        return None
+    j, c = compare_many(fp, sigs, sizes)
+    copy = (j >= JACCARD_DUP) | ((np.minimum(fp.size, sizes) >= MIN_SHINGLES) & (c >= CONTAINMENT_DUP))
+    if not copy.any():
+        return None
+    idx = np.flatnonzero(copy)
+    best = idx[np.lexsort((c[idx], j[idx]))[-1]]
+    return Match(docids[best], round(float(j[best]), 4), round(float(c[best]), 4))
 
 
 class DedupIndex(Protocol):
@@ -202,19 +211,14 @@ class MemoryIndex:
         self.sigs = np.resize(self.sigs, (n, FULL_PERM))
         self.sizes = np.resize(self.sizes, n)
 
-    def candidates(self, keys: np.ndarray) -> set[int]:
-        found: set[int] = set()
-        for k in keys.tolist():
-            ids = self._pending.get(k)
-            if ids:
-                found.update(ids)
+    def candidates(self, keys: np.ndarray) -> np.ndarray:
+        """Ids of the documents sharing at least one LSH bucket with ``keys``."""
+        parts = [np.asarray(ids, dtype=np.int64) for k in keys.tolist() if (ids := self._pending.get(k))]
         for seg_keys, seg_ids in self.segments:
             lo = np.searchsorted(seg_keys, keys, side="left")
             hi = np.searchsorted(seg_keys, keys, side="right")
-            for a, b in zip(lo.tolist(), hi.tolist()):
-                if b > a:
-                    found.update(seg_ids[a:b].tolist())
-        return found
+            parts.extend(seg_ids[a:b] for a, b in zip(lo.tolist(), hi.tolist()) if b > a)
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
     def check(self, docid: str, fp: Fingerprint) -> Match | None:
         if docid in self.by_docid:
@@ -222,8 +226,8 @@ class MemoryIndex:
         exact = self.by_text.get(fp.text_hash)
         if exact is not None:
             return Match(self.docids[exact], 1.0, 1.0, exact=True)
-        ids = sorted(self.candidates(fp.keys()))
-        return best_match(fp, ((self.docids[i], self.sigs[i], int(self.sizes[i])) for i in ids))
+        ids = self.candidates(fp.keys())
+        return best_match(fp, [self.docids[i] for i in ids.tolist()], self.sigs[ids], self.sizes[ids])
 
     def add(self, docid: str, fp: Fingerprint, keys: np.ndarray | None = None) -> int:
         i = len(self.docids)
@@ -363,8 +367,15 @@ class RedisIndex:
         pipe = self.r.pipeline(transaction=False)
         for i in ids:
             pipe.hmget(f"{ns}:d:{i}", "docid", "sig", "size")
-        rows = pipe.execute()
-        return best_match(fp, ((d.decode(), np.frombuffer(s, dtype=np.uint32), int(z)) for d, s, z in rows if d is not None))
+        rows = [row for row in pipe.execute() if row[0] is not None]
+        if not rows:
+            return None
+        return best_match(
+            fp,
+            [d.decode() for d, _, _ in rows],
+            np.stack([np.frombuffer(sig, dtype=np.uint32) for _, sig, _ in rows]),
+            np.asarray([int(z) for _, _, z in rows]),
+        )
 
     def _add(self, docid: str, fp: Fingerprint) -> None:
         ns = self.ns
