@@ -24,7 +24,6 @@ atomic under a Redis lock so two workers seeing two copies at once end with one 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
@@ -100,7 +99,6 @@ class Fingerprint:
     sig: np.ndarray  # uint32[FULL_PERM]
     lead: np.ndarray  # uint32[LEAD_PERM]
     size: int  # distinct shingles of the full text
-    text_hash: str  # SHA-256 of the normalised words: exact duplicates
 
     def keys(self) -> np.ndarray:
         """LSH bucket keys (uint64): 24 full-text bands, then 8 lead bands."""
@@ -132,7 +130,6 @@ def fingerprint(text: str) -> Fingerprint:
         sig=np.asarray(m.digest(), dtype=np.uint32),
         lead=np.asarray(ml.digest(), dtype=np.uint32),
         size=len(set(full)),
-        text_hash=hashlib.sha256(" ".join(words).encode()).hexdigest(),
     )
 
 
@@ -141,7 +138,7 @@ class Match:
     canonical: str  # docid of the earlier copy
     similarity: float  # estimated Jaccard of the two texts
     containment: float  # estimated share of the shorter text found in the longer
-    exact: bool = False
+    exact: bool = False  # every MinHash value equal: the same normalised text
 
 
 def compare_many(fp: Fingerprint, sigs: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +182,8 @@ class DedupIndex(Protocol):
 class MemoryIndex:
     """In-process LSH index: sorted numpy segments (log-structured) plus a small dict of recent keys.
 
-    Memory per document: 96+32 uint32 signature values would be 512 bytes; only the full
-    signature (384 B) is kept, plus 32 bucket keys and ids (384 B) and the exact-text hash.
+    Per document: the full signature (96 x uint32 = 384 B), its 32 bucket entries (uint64 key +
+    uint32 id = 384 B), its size and docid: about 0.9 KB, so 1M documents fit in about 1 GB.
     """
 
     PENDING_DOCS = 8192
@@ -195,13 +192,11 @@ class MemoryIndex:
         self.docids: list[str] = []
         self.sizes = np.zeros(1024, dtype=np.uint32)
         self.sigs = np.zeros((1024, FULL_PERM), dtype=np.uint32)
-        self.by_docid: dict[str, int] = {}
-        self.by_text: dict[str, int] = {}
-        self.segments: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, ids)
+        self.segments: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted uint64 keys, uint32 ids)
         self._pending: dict[int, list[int]] = {}
         self._pending_docs = 0
-        self.text_hashes: list[str] = []
-        self._new: list[tuple[int, np.ndarray]] = []  # (id, bucket keys) added since load: the run's delta
+        self._loaded = 0  # documents before this are from delta files; after are this run's
+        self._new_keys = np.zeros((0, FULL_BANDS + LEAD_BANDS), dtype=np.uint64)
 
     def __len__(self) -> int:
         return len(self.docids)
@@ -213,21 +208,19 @@ class MemoryIndex:
 
     def candidates(self, keys: np.ndarray) -> np.ndarray:
         """Ids of the documents sharing at least one LSH bucket with ``keys``."""
-        parts = [np.asarray(ids, dtype=np.int64) for k in keys.tolist() if (ids := self._pending.get(k))]
+        parts = [np.asarray(ids, dtype=np.uint32) for k in keys.tolist() if (ids := self._pending.get(k))]
         for seg_keys, seg_ids in self.segments:
             lo = np.searchsorted(seg_keys, keys, side="left")
             hi = np.searchsorted(seg_keys, keys, side="right")
             parts.extend(seg_ids[a:b] for a, b in zip(lo.tolist(), hi.tolist()) if b > a)
-        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.uint32)
 
     def check(self, docid: str, fp: Fingerprint) -> Match | None:
-        if docid in self.by_docid:
-            return Match(docid, 1.0, 1.0, exact=True)
-        exact = self.by_text.get(fp.text_hash)
-        if exact is not None:
-            return Match(self.docids[exact], 1.0, 1.0, exact=True)
         ids = self.candidates(fp.keys())
-        return best_match(fp, [self.docids[i] for i in ids.tolist()], self.sigs[ids], self.sizes[ids])
+        match = best_match(fp, [self.docids[i] for i in ids.tolist()], self.sigs[ids], self.sizes[ids])
+        if match is not None and match.similarity == 1.0:
+            match = Match(match.canonical, 1.0, 1.0, exact=True)
+        return match
 
     def add(self, docid: str, fp: Fingerprint, keys: np.ndarray | None = None) -> int:
         i = len(self.docids)
@@ -236,14 +229,14 @@ class MemoryIndex:
         self.docids.append(docid)
         self.sigs[i] = fp.sig
         self.sizes[i] = fp.size
-        self.by_docid[docid] = i
-        self.by_text.setdefault(fp.text_hash, i)
-        self.text_hashes.append(fp.text_hash)
         keys = fp.keys() if keys is None else keys
         for k in keys.tolist():
             self._pending.setdefault(k, []).append(i)
         self._pending_docs += 1
-        self._new.append((i, keys))
+        n_new = i - self._loaded
+        if n_new >= len(self._new_keys):
+            self._new_keys = np.resize(self._new_keys, (max(64, 2 * len(self._new_keys)), keys.shape[0]))
+        self._new_keys[n_new] = keys
         if self._pending_docs >= self.PENDING_DOCS:
             self._flush_pending()
         return i
@@ -252,7 +245,7 @@ class MemoryIndex:
         if not self._pending:
             return
         keys = np.fromiter((k for k, ids in self._pending.items() for _ in ids), dtype=np.uint64)
-        ids = np.fromiter((i for ids in self._pending.values() for i in ids), dtype=np.int64)
+        ids = np.fromiter((i for ids in self._pending.values() for i in ids), dtype=np.uint32)
         order = np.argsort(keys, kind="stable")
         self.segments.append((keys[order], ids[order]))
         self._pending.clear()
@@ -261,9 +254,11 @@ class MemoryIndex:
         while len(self.segments) >= 2 and len(self.segments[-1][0]) * 2 >= len(self.segments[-2][0]):
             (k2, i2), (k1, i1) = self.segments.pop(), self.segments.pop()
             keys = np.concatenate([k1, k2])
-            ids = np.concatenate([i1, i2])
             order = np.argsort(keys, kind="stable")
-            self.segments.append((keys[order], ids[order]))
+            keys = keys[order]
+            ids = np.concatenate([i1, i2])[order]
+            del order
+            self.segments.append((keys, ids))
 
     def check_and_add(self, docid: str, fp: Fingerprint) -> Match | None:
         match = self.check(docid, fp)
@@ -278,31 +273,33 @@ class MemoryIndex:
 
     def delta_bytes(self) -> bytes | None:
         """The documents added since this index was loaded, as an .npz file (None if none)."""
-        if not self._new:
+        n_new = len(self.docids) - self._loaded
+        if n_new <= 0:
             return None
-        ids = np.asarray([i for i, _ in self._new], dtype=np.int64)
         buf = io.BytesIO()
         np.savez_compressed(
             buf,
             format=np.asarray(FORMAT),
-            docids=np.asarray([self.docids[i] for i in ids]),
-            sigs=self.sigs[ids],
-            sizes=self.sizes[ids],
-            keys=np.stack([k for _, k in self._new]),
-            text_hashes=np.asarray([self.text_hashes[i] for i in ids]),
+            docids=np.asarray(self.docids[self._loaded :]),
+            sigs=self.sigs[self._loaded : len(self.docids)],
+            sizes=self.sizes[self._loaded : len(self.docids)],
+            keys=self._new_keys[:n_new],
         )
         return buf.getvalue()
 
     def load_delta(self, data: bytes) -> int:
+        """Add an earlier run's documents (call before this run adds any)."""
+        if len(self.docids) != self._loaded:
+            raise RuntimeError("load the archive's delta files before adding this run's documents")
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if str(z["format"]) != FORMAT:
                 raise ValueError(f"dedup delta of format {z['format']}, this code writes {FORMAT}")
-            docids, sigs, sizes, keys, hashes = z["docids"], z["sigs"], z["sizes"], z["keys"], z["text_hashes"]
+            docids, sigs, sizes, keys = z["docids"], z["sigs"], z["sizes"], z["keys"]
         for n in range(len(docids)):
-            fp = Fingerprint(sig=sigs[n], lead=np.zeros(LEAD_PERM, dtype=np.uint32), size=int(sizes[n]), text_hash=str(hashes[n]))
-            if str(docids[n]) not in self.by_docid:
-                self.add(str(docids[n]), fp, keys=keys[n])
-        self._new.clear()
+            fp = Fingerprint(sig=sigs[n], lead=np.zeros(LEAD_PERM, dtype=np.uint32), size=int(sizes[n]))
+            self.add(str(docids[n]), fp, keys=keys[n])
+        self._loaded = len(self.docids)
+        self._new_keys = self._new_keys[:0]
         return len(docids)
 
 
@@ -313,8 +310,8 @@ class RedisIndex:
     """The index in Redis, shared by every crawler process that uses the same ``DEDUP_URI``.
 
     Keys (prefix ``ns``): ``{ns}:k:{bucket}`` set of internal ids; ``{ns}:d:{id}`` hash with docid,
-    signature and size; ``{ns}:docid`` and ``{ns}:text`` hashes to internal ids; ``{ns}:seq`` the id
-    counter; ``{ns}:lock`` the check-and-add lock (with expiry, so a dead worker cannot block).
+    signature and size; ``{ns}:seq`` the id counter; ``{ns}:lock`` the check-and-add lock (with
+    expiry, so a dead worker cannot block).
     """
 
     def __init__(self, url: str, namespace: str = "dedup", lock_timeout: float = 10.0) -> None:
@@ -352,15 +349,9 @@ class RedisIndex:
     def _check(self, docid: str, fp: Fingerprint) -> Match | None:
         ns = self.ns
         pipe = self.r.pipeline(transaction=False)
-        pipe.hexists(f"{ns}:docid", docid)
-        pipe.hget(f"{ns}:text", fp.text_hash)
         for k in fp.keys().tolist():
             pipe.smembers(f"{ns}:k:{k}")
-        seen, exact, *buckets = pipe.execute()
-        if seen:
-            return Match(docid, 1.0, 1.0, exact=True)
-        if exact is not None:
-            return Match(self.r.hget(f"{ns}:d:{int(exact)}", "docid").decode(), 1.0, 1.0, exact=True)
+        buckets = pipe.execute()
         ids = sorted({int(i) for b in buckets for i in b})
         if not ids:
             return None
@@ -370,20 +361,21 @@ class RedisIndex:
         rows = [row for row in pipe.execute() if row[0] is not None]
         if not rows:
             return None
-        return best_match(
+        match = best_match(
             fp,
             [d.decode() for d, _, _ in rows],
             np.stack([np.frombuffer(sig, dtype=np.uint32) for _, sig, _ in rows]),
             np.asarray([int(z) for _, _, z in rows]),
         )
+        if match is not None and match.similarity == 1.0:
+            match = Match(match.canonical, 1.0, 1.0, exact=True)
+        return match
 
     def _add(self, docid: str, fp: Fingerprint) -> None:
         ns = self.ns
         i = self.r.incr(f"{ns}:seq")
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(f"{ns}:d:{i}", mapping={"docid": docid, "sig": fp.sig.astype(np.uint32).tobytes(), "size": fp.size})
-        pipe.hset(f"{ns}:docid", docid, i)
-        pipe.hsetnx(f"{ns}:text", fp.text_hash, i)
         for k in fp.keys().tolist():
             pipe.sadd(f"{ns}:k:{k}", i)
         pipe.execute()
