@@ -201,6 +201,15 @@ class MemoryIndex:
     def __len__(self) -> int:
         return len(self.docids)
 
+    def nbytes(self) -> int:
+        """Memory held by the index (arrays, bucket segments, docid strings, recent-key dict)."""
+        import sys
+
+        arrays = self.sigs.nbytes + self.sizes.nbytes + self._new_keys.nbytes + sum(k.nbytes + i.nbytes for k, i in self.segments)
+        strings = sys.getsizeof(self.docids) + sum(sys.getsizeof(d) for d in self.docids)
+        pending = sys.getsizeof(self._pending) + sum(sys.getsizeof(v) + 8 * len(v) for v in self._pending.values())
+        return arrays + strings + pending
+
     def _grow(self) -> None:
         n = len(self.sigs) * 2
         self.sigs = np.resize(self.sigs, (n, FULL_PERM))

@@ -178,3 +178,33 @@ def test_crawl_marks_another_outlets_wire_reprint_as_duplicate(backend: str, nam
     assert reprint["status"] == "duplicate" and reprint["duplicate_of"] == original["docid"]
     assert reprint["similarity"] >= 0.6 and reprint["containment"] >= 0.9 and reprint["wire"] == "AFP"
     assert [r for r in rows.values() if r["status"] == "duplicate"] == [reprint], "nothing else is a copy"
+
+
+def test_two_concurrent_crawls_sharing_redis_write_each_story_once(namespace: str, tmp_path: Path) -> None:
+    """Two crawler processes (two machines' archives) crawl the same outlet at the same time."""
+    from crawler.mirror import serve
+    from pipelines.storage import open_store
+    from pipelines.verify import completed_runs
+    from tests.conftest import crawl_popen
+    from tests.test_crawl import run_files
+
+    settings = {"DEDUP_URI": REDIS_URL, "DEDUP_NAMESPACE": namespace}
+    servers = [serve("brecorder"), serve("brecorder")]
+    try:
+        procs = [crawl_popen("brecorder", srv, str(tmp_path / f"archive{n}"), tmp_path / f"spool{n}", settings, log=tmp_path / f"crawl{n}.log")
+                 for n, srv in enumerate(servers)]
+        assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    finally:
+        for srv in servers:
+            srv.stop()
+    written: dict[str, int] = {}
+    duplicates = 0
+    for n in range(2):
+        store = open_store(str(tmp_path / f"archive{n}"))
+        for prefix in completed_runs(store):
+            for url, row in run_files(store, prefix)["rows"].items():
+                if row["status"] == "written":
+                    written[url] = written.get(url, 0) + 1
+                duplicates += row["status"] == "duplicate"
+    assert len(written) >= 7 and set(written.values()) == {1}, "every story written by exactly one of the two crawlers"
+    assert duplicates == len(written)
