@@ -208,3 +208,16 @@ def test_two_concurrent_crawls_sharing_redis_write_each_story_once(namespace: st
                 duplicates += row["status"] == "duplicate"
     assert len(written) >= 7 and set(written.values()) == {1}, "every story written by exactly one of the two crawlers"
     assert duplicates == len(written)
+
+
+def test_segment_lookup_finds_exactly_the_matching_entries() -> None:
+    from pipelines.dedup import _Segment
+
+    rng = np.random.default_rng(7)
+    for n in (5, 300, 50_000):
+        keys = rng.integers(1, 2**32 - 1, size=n, dtype=np.uint64).astype(np.uint32)
+        keys[: min(40, n)] = keys[0]  # one crowded bucket, wider than the lookup window
+        segment = _Segment(_Segment.pack(keys, np.arange(n, dtype=np.uint32)))
+        queries = np.unique(np.concatenate([keys[[0, n // 2, n - 1]], rng.integers(1, 2**32 - 1, size=5, dtype=np.uint64).astype(np.uint32)]))
+        wanted = sorted(i for i in range(n) if int(keys[i]) in set(queries.tolist()))
+        assert sorted(segment.lookup(queries).tolist()) == wanted
