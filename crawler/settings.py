@@ -74,6 +74,10 @@ DEDUP_NAMESPACE = "dedup"  # Redis key prefix; crawlers that share it share the 
 EXTRACT_WORKERS = 0  # 0: one process per core
 EXTRACT_TIMEOUT = 60.0
 
+# --- operator view ----------------------------------------------------------------------------
+EXTENSIONS = {"crawler.extensions.Progress": 500}
+PROGRESS_INTERVAL = 30.0  # seconds between progress lines; 0 turns them off
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -32,6 +32,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 
+from crawler.extensions import run_counts
 from crawler.items import DUPLICATE, EMPTY, SKIPPED, WRITTEN, Article, docid_for  # noqa: F401 (docid_for re-exported)
 from pipelines import warc
 from pipelines.storage import Spool, Store, open_store, publish_file
@@ -300,6 +301,7 @@ class Archive:
             "warc_bytes": self.warc.bytes_written,
             "upload_failures": self.upload_failures,
             "recovered_runs": self.recovered_runs,
+            "progress": run_counts(stats),
             "scrapy_stats": _jsonable(stats),
         }
         finalize_run(self.spool, self.store, self.prefix, self.outlet, summary, self.upload_retries, self.upload_backoff)

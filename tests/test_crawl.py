@@ -137,6 +137,12 @@ def test_crawl_fixture_site_into_local_archive_then_incremental_rerun(outlet: st
         check_run_against_expectations(outlet, exp, run, server)
         check_warcs(run, tmp_path)
         assert run["summary"]["counts"] == {s: n for s, n in sorted(report["statuses"].items())}
+        # the operator's view: progress lines in the log, the same counts in the summary
+        progress = run["summary"]["progress"]
+        assert progress["written"] == run["summary"]["counts"].get("written", 0)
+        assert progress["failed"] == run["summary"]["counts"].get("error", 0)
+        assert progress["found"] == run["summary"]["scrapy_stats"]["articles/scheduled"] >= progress["fetched"] > 0
+        assert f"finished: found {progress['found']} " in result.log
         assert not any(k.endswith(".open") for k in store.list_keys())
         assert not (tmp_path / "spool").exists() or not list((tmp_path / "spool").rglob("*.warc.gz*"))
 

@@ -268,6 +268,7 @@ class OutletSpider(Spider):
             fetched_url=request.url,
         )
         if response is not None:
+            self.crawler.stats.inc_value("articles/fetched")
             item.final_url = self.to_live(response.url)
             item.http_status = response.status
             item.content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
