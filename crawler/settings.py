@@ -63,6 +63,10 @@ ARCHIVE_UPLOAD_RETRIES = 5
 ARCHIVE_UPLOAD_BACKOFF = 1.0
 ARCHIVE_UPLOAD_THREADS = 4
 ARCHIVE_MULTIPART_THRESHOLD = 64 * 1024 * 1024
+#: one run per outlet and archive: the lock expires this many seconds after its last refresh
+ARCHIVE_LOCK_TTL = 3600
+#: how long a run waits for an overlapping run of the same outlet before it exits (0: exit at once)
+ARCHIVE_LOCK_WAIT = 0
 
 # --- syndicated-copy detection -----------------------------------------------------------------
 DEDUP_ENABLED = True

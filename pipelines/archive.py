@@ -35,6 +35,7 @@ from scrapy.settings import BaseSettings
 from crawler.extensions import run_counts
 from crawler.items import DUPLICATE, EMPTY, SKIPPED, WRITTEN, Article, docid_for  # noqa: F401 (docid_for re-exported)
 from pipelines import warc
+from pipelines.runlock import RunLock, RunLocked
 from pipelines.storage import Spool, Store, open_store, publish_file
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class Archive:
         upload_backoff: float = 1.0,
         upload_threads: int = 4,
         software: str = "newsarchive",
+        lock_ttl: float = 3600.0,
+        lock_wait: float = 0.0,
     ) -> None:
         self.store = store
         self.spool = Spool(spool_root, store.uri)
@@ -82,6 +85,7 @@ class Archive:
         self.started = started
         self.run_id = run_id
         self.prefix = run_prefix(outlet, run_id, started)
+        self.lock = RunLock(store, outlet, run_id, ttl=lock_ttl, wait=lock_wait)
         self.clock = clock
         self.upload_retries = upload_retries
         self.upload_backoff = upload_backoff
@@ -146,6 +150,8 @@ class Archive:
             upload_backoff=settings.getfloat("ARCHIVE_UPLOAD_BACKOFF"),
             upload_threads=settings.getint("ARCHIVE_UPLOAD_THREADS"),
             software=settings.get("BOT_NAME", "newsarchive"),
+            lock_ttl=settings.getfloat("ARCHIVE_LOCK_TTL", 3600.0),
+            lock_wait=settings.getfloat("ARCHIVE_LOCK_WAIT", 0.0),
         )
 
     async def open(self) -> None:
@@ -155,6 +161,9 @@ class Archive:
         self._opened = True
         try:
             await asyncio.to_thread(self._open_blocking)
+        except RunLocked as exc:
+            logger.critical("%s", exc)
+            raise
         except Exception as exc:
             # Without the archive's state the run cannot tell what is already archived: stop
             # before fetching anything rather than archive everything a second time.
@@ -162,6 +171,7 @@ class Archive:
             raise RuntimeError(f"archive {self.store.uri} unreachable: {exc}") from exc
 
     def _open_blocking(self) -> None:
+        self.lock.acquire()  # first: an overlapping run of this outlet must not touch the spool either
         self.recovered_runs = recover_spool(self.spool, self.store, self.upload_retries, self.upload_backoff, skip=self.prefix)
         self.archived = load_state(self.store, self.outlet)
         run_dir = self.spool.path(f"{self.prefix}/{MARKER}").parent
@@ -273,6 +283,7 @@ class Archive:
         if self._manifest is None:  # open() failed: nothing was fetched, nothing to publish
             self._uploads.shutdown()
             shutil.rmtree(self.spool.dir / self.prefix, ignore_errors=True)
+            self.lock.release()
             return None
         self.warc.close()
         if self._manifest is not None:
@@ -305,6 +316,7 @@ class Archive:
             "scrapy_stats": _jsonable(stats),
         }
         finalize_run(self.spool, self.store, self.prefix, self.outlet, summary, self.upload_retries, self.upload_backoff)
+        self.lock.release()
         if not ok:
             logger.error("run %s: %d upload(s) failed; files stay in %s for the next run", self.prefix, self.upload_failures, self.spool.dir)
         return summary

@@ -37,6 +37,12 @@ class Store(Protocol):
 
     def list_keys(self, prefix: str = "", start_after: str = "") -> list[str]: ...
 
+    def create_exclusive(self, data: bytes, key: str) -> bool:
+        """Write ``key`` only if it does not exist, atomically; False when it already exists."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
 
 class FileStore:
     """A folder. Writes go to a temporary name and are renamed, so a key is whole or absent."""
@@ -75,6 +81,22 @@ class FileStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
+
+    def create_exclusive(self, data: bytes, key: str) -> bool:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        tmp.write_bytes(data)
+        try:
+            os.link(tmp, dest)  # fails if dest exists: atomic create-if-absent, whole content
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def list_keys(self, prefix: str = "", start_after: str = "") -> list[str]:
         # walk only the folder the prefix names, not the whole archive
@@ -135,6 +157,20 @@ class S3Store:
         except self.client.exceptions.NoSuchKey:
             return None
         return obj["Body"].read()
+
+    def create_exclusive(self, data: bytes, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:  # S3 conditional write: refused when the key exists
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def list_keys(self, prefix: str = "", start_after: str = "") -> list[str]:
         full = self._key(prefix)

@@ -166,6 +166,8 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
         while "already archived" not in log.read_text(errors="replace"):
             assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-2000:]
             time.sleep(0.05)
+        for obj in client.list_objects_v2(Bucket=bucket).get("Contents", []):  # the run's lock
+            client.delete_object(Bucket=bucket, Key=obj["Key"])
         client.delete_bucket(Bucket=bucket)  # the store fails from now on
         proc.wait(timeout=120)
     finally:
@@ -188,3 +190,34 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
     first_rows = run_files(store, runs[0])["rows"]
     assert sum(1 for r in first_rows.values() if r["status"] == "written") >= 1
     assert not [p for p in spool.rglob("*") if p.is_file() and "/runs/" in p.as_posix()]
+
+
+def test_overlapping_run_of_the_same_outlet_refuses_cleanly(tmp_path: Path) -> None:
+    archive, log = str(tmp_path / "archive"), tmp_path / "first.log"
+    slow = serve("orda", delay=0.3)
+    try:
+        first = crawl_popen("orda", slow, archive, tmp_path / "spool1", expected("orda").get("settings"), log=log)
+        lock = tmp_path / "archive" / "locks" / "orda.json"
+        deadline = time.monotonic() + 60
+        while not lock.exists():
+            assert time.monotonic() < deadline and first.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.05)
+        hits_before = sum(slow.hits.values())
+        second = run_crawl("orda", slow, archive, tmp_path / "spool2")  # a second cron tick
+        assert second.returncode != 0
+        assert "another run of orda is in progress" in second.log and "exits without crawling" in second.log
+        assert first.wait(timeout=120) == 0
+        assert sum(slow.hits.values()) - hits_before > 0 and not lock.exists(), "the first run finished and released the lock"
+    finally:
+        slow.stop()
+    store = open_store(archive)
+    assert len(completed_runs(store)) == 1
+    # a lock left by a dead run (expired) does not block the next one
+    lock.write_text('{"run_id": "dead", "host": "elsewhere", "pid": 1, "expires_at": 0}')
+    server = serve("orda")
+    try:
+        third = run_crawl("orda", server, archive, tmp_path / "spool1", expected("orda").get("settings"))
+    finally:
+        server.stop()
+    assert third.returncode == 0 and "is stale (expired); taking it over" in third.log
+    assert len(completed_runs(store)) == 2 and not lock.exists()
