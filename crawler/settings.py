@@ -9,6 +9,7 @@ import os
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"  # "crawl" with exit codes for schedulers
 
 # --- politeness -------------------------------------------------------------------------------
 #: who to contact about this crawler; override with the CRAWL_CONTACT environment variable

@@ -119,6 +119,8 @@ class Archive:
         self._manifest: Any = None
         self._opened = False
         self._t0 = time.monotonic()
+        #: how the run ended, for the exit code: "refused", "complete", "incomplete" (None: failed)
+        self.outcome: str | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -162,6 +164,7 @@ class Archive:
         try:
             await asyncio.to_thread(self._open_blocking)
         except RunLocked as exc:
+            self.outcome = "refused"
             logger.critical("%s", exc)
             raise
         except Exception as exc:
@@ -315,7 +318,7 @@ class Archive:
             "progress": run_counts(stats),
             "scrapy_stats": _jsonable(stats),
         }
-        finalize_run(self.spool, self.store, self.prefix, self.outlet, summary, self.upload_retries, self.upload_backoff)
+        summary["published"] = finalize_run(self.spool, self.store, self.prefix, self.outlet, summary, self.upload_retries, self.upload_backoff)
         self.lock.release()
         if not ok:
             logger.error("run %s: %d upload(s) failed; files stay in %s for the next run", self.prefix, self.upload_failures, self.spool.dir)
@@ -484,6 +487,12 @@ def _rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[dic
         spool.path(f"{DEDUP_PREFIX}{prefix.rsplit('/', 1)[-1]}.npz").write_bytes(delta)
 
 
+def run_outcome(crawler: Crawler) -> str | None:
+    """How the crawler's run ended ("refused", "complete", "incomplete"), or None if it never ran."""
+    archive = _ARCHIVES.get(crawler)
+    return archive.outcome if archive is not None else None
+
+
 def get_archive(crawler: Crawler) -> Archive:
     """The crawler's one Archive, created on first use from the crawler's settings and spider."""
     archive = _ARCHIVES.get(crawler)
@@ -521,10 +530,11 @@ class ArchivePipeline:
         return item
 
     async def close_spider(self) -> None:
-        reason = "finished"
+        reason = str(self.crawler.stats.get_value("finish_reason") or "finished")
         summary = await self.archive.close(self.crawler.stats.get_stats(), reason)
         if summary is None:
             return
+        self.archive.outcome = "complete" if summary["published"] and reason == "finished" else "incomplete"
         logger.info(
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],

@@ -154,7 +154,7 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
         unreachable = run_crawl("orda", server, uri, spool, settings)
     finally:
         server.stop()
-    assert unreachable.returncode != 0 and "unreachable" in unreachable.log, "no archive, no crawl"
+    assert unreachable.returncode == 1 and "unreachable" in unreachable.log, "no archive, no crawl"
     assert server.hits["/feed/"] == 0
 
     client.create_bucket(Bucket=bucket)
@@ -169,7 +169,7 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
         for obj in client.list_objects_v2(Bucket=bucket).get("Contents", []):  # the run's lock
             client.delete_object(Bucket=bucket, Key=obj["Key"])
         client.delete_bucket(Bucket=bucket)  # the store fails from now on
-        proc.wait(timeout=120)
+        assert proc.wait(timeout=120) == 2, "the run ended incomplete: its files wait in the spool"
     finally:
         slow.stop()
     assert "upload(s) failed" in log.read_text()
@@ -204,7 +204,7 @@ def test_overlapping_run_of_the_same_outlet_refuses_cleanly(tmp_path: Path) -> N
             time.sleep(0.05)
         hits_before = sum(slow.hits.values())
         second = run_crawl("orda", slow, archive, tmp_path / "spool2")  # a second cron tick
-        assert second.returncode != 0
+        assert second.returncode == 75, "EX_TEMPFAIL: refused, try later"
         assert "another run of orda is in progress" in second.log and "exits without crawling" in second.log
         assert first.wait(timeout=120) == 0
         assert sum(slow.hits.values()) - hits_before > 0 and not lock.exists(), "the first run finished and released the lock"
