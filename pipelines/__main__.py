@@ -8,6 +8,8 @@
 - ``clean [--outlet NAME] [--as-of DATE] --out DIR [--explain] PATH...``: re-clean seed-format
   text files (or folders of them) with the text rules (generic, plus the outlet's), valid on
   ``--as-of`` (default today), writing the cleaned files under the same names to ``--out``.
+- ``schedule [--config deploy/schedule.toml] [--once]``: the scheduler service: starts each outlet's
+  crawl at its cron times (``--once``: every crawl now, exit with the worst exit code).
 - ``dedup [--outlet NAME] [--redis URL] PATH...``: find syndicated copies among seed-format text
   files (cleaned first, like the crawl does), checked in name order; prints the duplicate groups as
   JSON (canonical, members with similarity and containment, wire agency).
@@ -152,6 +154,20 @@ def cmd_dedup(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(ns: argparse.Namespace) -> int:
+    import logging
+
+    from pipelines.schedule import load_jobs, run_once, serve as serve_jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    jobs = load_jobs(Path(ns.config))
+    root = Path(__file__).resolve().parent.parent
+    if ns.once:
+        return run_once(jobs, root)
+    serve_jobs(jobs, root)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     cln.add_argument("--as-of", help="use the rules valid on this day (YYYY-MM-DD), e.g. the day the texts were fetched")
     cln.add_argument("--explain", action="store_true", help="print every removed line with the rule that removed it")
     cln.set_defaults(func=cmd_clean)
+    sch = sub.add_parser("schedule", help="start the outlets' crawls at their cron times")
+    sch.add_argument("--config", default="deploy/schedule.toml")
+    sch.add_argument("--once", action="store_true", help="run every crawl now and exit with the worst exit code")
+    sch.set_defaults(func=cmd_schedule)
     ddp = sub.add_parser("dedup", help="group syndicated copies among text files")
     ddp.add_argument("paths", nargs="+", help="text files or folders of .txt files")
     ddp.add_argument("--outlet", help="also apply this outlet's cleaning rules first")

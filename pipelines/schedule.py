@@ -1,0 +1,95 @@
+"""The scheduler service: starts ``scrapy crawl <outlet>`` at the cron times of ``deploy/schedule.toml``.
+
+Each crawl is a subprocess; its exit code (see ``crawler/commands/crawl.py``) is logged with its
+meaning. A job whose previous run is still going when its next tick comes is not started again
+here; across machines the archive's run lock does the same (exit 75).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from croniter import croniter
+
+logger = logging.getLogger("schedule")
+
+MEANING = {0: "complete", 1: "could not start", 2: "incomplete (uploads pending or stopped early)", 75: "refused: another run holds the lock"}
+
+
+@dataclass
+class Job:
+    outlet: str
+    cron: str
+    args: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "scrapy", "crawl", self.outlet]
+        for key, value in self.args.items():
+            cmd += ["-a", f"{key}={value}"]
+        for key, value in self.settings.items():
+            cmd += ["-s", f"{key}={value}"]
+        return cmd
+
+    def next_after(self, when: datetime) -> datetime:
+        return croniter(self.cron, when).get_next(datetime)
+
+
+def load_jobs(path: Path) -> list[Job]:
+    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    jobs = []
+    for outlet, spec in sorted(config.get("outlets", {}).items()):
+        if not croniter.is_valid(spec["cron"]):
+            raise ValueError(f"{path}: outlet {outlet}: bad cron expression {spec['cron']!r}")
+        jobs.append(Job(outlet, spec["cron"], {k: str(v) for k, v in spec.get("args", {}).items()}, {k: str(v) for k, v in spec.get("settings", {}).items()}))
+    return jobs
+
+
+def _finished(job: Job) -> int | None:
+    if job.process is None or job.process.poll() is None:
+        return None
+    code = job.process.returncode
+    logger.log(logging.INFO if code == 0 else logging.WARNING, "crawl %s exited %d: %s", job.outlet, code, MEANING.get(code, "failed"))
+    job.process = None
+    return code
+
+
+def run_once(jobs: list[Job], cwd: Path) -> int:
+    """Start every job now, wait for all; the exit code is the worst one (for tests and manual runs)."""
+    for job in jobs:
+        logger.info("starting crawl %s", job.outlet)
+        job.process = subprocess.Popen(job.command(), cwd=cwd)
+    codes = []
+    for job in jobs:
+        assert job.process is not None
+        job.process.wait()
+        codes.append(_finished(job) or 0)
+    return max(codes, default=0, key=lambda c: (c not in (0, 75), c))
+
+
+def serve(jobs: list[Job], cwd: Path) -> None:
+    """Run forever: start each job at its cron times."""
+    now = datetime.now(UTC)
+    due = {job.outlet: job.next_after(now) for job in jobs}
+    for job in jobs:
+        logger.info("%s: cron %r, next run %s", job.outlet, job.cron, due[job.outlet].isoformat())
+    while True:
+        now = datetime.now(UTC)
+        for job in jobs:
+            _finished(job)
+            if now >= due[job.outlet]:
+                if job.process is not None:
+                    logger.warning("crawl %s still running at its next tick; not started again", job.outlet)
+                else:
+                    logger.info("starting crawl %s", job.outlet)
+                    job.process = subprocess.Popen(job.command(), cwd=cwd)
+                due[job.outlet] = job.next_after(now)
+        time.sleep(max(1.0, min(30.0, (min(due.values()) - datetime.now(UTC)).total_seconds())))
