@@ -90,6 +90,10 @@ class Archive:
         self.upload_retries = upload_retries
         self.upload_backoff = upload_backoff
         self.software = software
+        # mark the run folder as this live process's before anything else: a concurrent run's
+        # spool recovery must not take it for a dead run's leftovers
+        self.run_dir = self.spool.path(f"{self.prefix}/.lock").parent
+        (self.run_dir / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}\n")
         self._uploads = ThreadPoolExecutor(max_workers=upload_threads, thread_name_prefix="archive-upload")
         self._pending: list[Future[bool]] = []
         self.warc = warc.RotatingWarcWriter(
@@ -177,9 +181,7 @@ class Archive:
         self.lock.acquire()  # first: an overlapping run of this outlet must not touch the spool either
         self.recovered_runs = recover_spool(self.spool, self.store, self.upload_retries, self.upload_backoff, skip=self.prefix)
         self.archived = load_state(self.store, self.outlet)
-        run_dir = self.spool.path(f"{self.prefix}/{MARKER}").parent
-        (run_dir / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}\n")
-        self._manifest = open(run_dir / "manifest.jsonl", "a", encoding="utf-8")
+        self._manifest = open(self.run_dir / "manifest.jsonl", "a", encoding="utf-8")
         logger.info(
             "archive %s: run %s, %d URLs already archived for %s, %d earlier run(s) recovered",
             self.store.uri, self.prefix, len(self.archived), self.outlet, len(self.recovered_runs),
@@ -432,7 +434,7 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
         if prefix == skip:
             continue
         lock = run_dir / ".lock"
-        if lock.exists() and _lock_is_live(lock):
+        if (lock.exists() and _lock_is_live(lock)) or (not lock.exists() and time.time() - run_dir.stat().st_mtime < 300):
             logger.info("spool run %s belongs to a live process; left alone", prefix)
             continue
         outlet = prefix.split("/")[2]
@@ -534,7 +536,13 @@ class ArchivePipeline:
         summary = await self.archive.close(self.crawler.stats.get_stats(), reason)
         if summary is None:
             return
-        self.archive.outcome = "complete" if summary["published"] and reason == "finished" else "incomplete"
+        stats = self.crawler.stats
+        unreadable = stats.get_value("discovery/sources_failed", 0) and not any(
+            stats.get_value(k, 0) for k in ("discovery/feeds", "discovery/sitemaps", "discovery/sections")
+        )
+        if unreadable:
+            logger.error("run %s: no source of %s could be read; nothing was discovered", summary["prefix"], summary["outlet"])
+        self.archive.outcome = "complete" if summary["published"] and reason == "finished" and not unreadable else "incomplete"
         logger.info(
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],

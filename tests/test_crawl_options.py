@@ -221,3 +221,13 @@ def test_overlapping_run_of_the_same_outlet_refuses_cleanly(tmp_path: Path) -> N
         server.stop()
     assert third.returncode == 0 and "is stale (expired); taking it over" in third.log
     assert len(completed_runs(store)) == 2 and not lock.exists()
+
+
+def test_a_run_that_can_read_no_source_exits_incomplete(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    class Gone:  # a mirror address where nothing answers
+        base_url = f"http://127.0.0.1:{free_port()}"
+
+    res = run_crawl("orda", Gone(), str(tmp_path / "a"), tmp_path / "spool", {"RETRY_TIMES": 0})  # type: ignore[arg-type]
+    assert res.returncode == 2 and "no source of orda could be read" in res.log

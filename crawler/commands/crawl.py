@@ -2,8 +2,9 @@
 
 0  the run finished and is published (completion marker written)
 1  the run could not start (archive unreachable, bad arguments, spider error at start)
-2  the run ended but is not complete: uploads failed (files wait in the spool for the next run)
-   or it was stopped before it finished (finish reason other than "finished")
+2  the run ended but is not complete: uploads failed (files wait in the spool for the next run),
+   it was stopped before it finished (finish reason other than "finished"), or not one of the
+   outlet's sources (feeds, sitemaps, sections) could be read
 75 refused: another run of the outlet holds the archive's lock (EX_TEMPFAIL: try later)
 """
 
