@@ -97,7 +97,7 @@ class Archive:
         self._uploads = ThreadPoolExecutor(max_workers=upload_threads, thread_name_prefix="archive-upload")
         self._pending: list[Future[bool]] = []
         self.warc = warc.RotatingWarcWriter(
-            self.spool.path(f"{self.prefix}/warc/x").parent,
+            self.run_dir / "warc",
             prefix=warc_prefix,
             max_bytes=warc_max_bytes,
             host=warc_host,
@@ -121,7 +121,7 @@ class Archive:
         self._seq = 0
         self._docids: dict[str, str] = {}  # docid -> url written in this run
         self._manifest: Any = None
-        self._opened = False
+        self._opening: asyncio.Future[None] | None = None
         self._t0 = time.monotonic()
         #: how the run ended, for the exit code: "refused", "complete", "incomplete" (None: failed)
         self.outcome: str | None = None
@@ -161,10 +161,15 @@ class Archive:
         )
 
     async def open(self) -> None:
-        """Repair and publish what earlier runs left, then load the incremental state."""
-        if self._opened:
-            return
-        self._opened = True
+        """Repair and publish what earlier runs left, then load the incremental state.
+
+        The spider and several pipelines call this; all of them wait for the one opening.
+        """
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(self._open())
+        await asyncio.shield(self._opening)
+
+    async def _open(self) -> None:
         try:
             await asyncio.to_thread(self._open_blocking)
         except RunLocked as exc:
