@@ -52,6 +52,8 @@ class Article:
     duplicate_of: str | None = None
     similarity: float | None = None
     containment: float | None = None
+    #: shared-frontier bookkeeping (crawler/frontier.py), not part of the manifest
+    frontier_entry: str | None = field(default=None, repr=False)
 
     @property
     def docid(self) -> str:

@@ -68,6 +68,7 @@ ARCHIVE_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 ARCHIVE_LOCK_TTL = 3600
 #: how long a run waits for an overlapping run of the same outlet before it exits (0: exit at once)
 ARCHIVE_LOCK_WAIT = 0
+# (ARCHIVE_LOCK_ENABLED, default on, is turned off by crawler.frontier for workers of a shared frontier)
 
 # --- syndicated-copy detection -----------------------------------------------------------------
 DEDUP_ENABLED = True
@@ -78,6 +79,13 @@ DEDUP_NAMESPACE = "dedup"  # Redis key prefix; crawlers that share it share the 
 # --- extraction -------------------------------------------------------------------------------
 EXTRACT_WORKERS = 0  # 0: one process per core
 EXTRACT_TIMEOUT = 60.0
+
+# --- shared frontier (scale-out) -----------------------------------------------------------------
+#: redis://host:6379/0: several crawler processes split one crawl through scrapy-redis
+SCHEDULER_URI = os.environ.get("SCHEDULER_URI", "")
+FRONTIER_JOB = os.environ.get("FRONTIER_JOB", "")  # workers of one crawl share it (default: the UTC hour)
+FRONTIER_HEARTBEAT = 5.0  # seconds; a worker silent for 3 beats is dead and its requests go back
+ADDONS = {"crawler.frontier.SharedFrontier": 0}
 
 # --- operator view ----------------------------------------------------------------------------
 EXTENSIONS = {"crawler.extensions.Progress": 500}

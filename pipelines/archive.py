@@ -77,6 +77,7 @@ class Archive:
         software: str = "newsarchive",
         lock_ttl: float = 3600.0,
         lock_wait: float = 0.0,
+        lock_enabled: bool = True,
     ) -> None:
         self.store = store
         self.spool = Spool(spool_root, store.uri)
@@ -85,7 +86,7 @@ class Archive:
         self.started = started
         self.run_id = run_id
         self.prefix = run_prefix(outlet, run_id, started)
-        self.lock = RunLock(store, outlet, run_id, ttl=lock_ttl, wait=lock_wait)
+        self.lock = RunLock(store, outlet, run_id, ttl=lock_ttl, wait=lock_wait) if lock_enabled else None
         self.clock = clock
         self.upload_retries = upload_retries
         self.upload_backoff = upload_backoff
@@ -158,6 +159,7 @@ class Archive:
             software=settings.get("BOT_NAME", "newsarchive"),
             lock_ttl=settings.getfloat("ARCHIVE_LOCK_TTL", 3600.0),
             lock_wait=settings.getfloat("ARCHIVE_LOCK_WAIT", 0.0),
+            lock_enabled=settings.getbool("ARCHIVE_LOCK_ENABLED", True),
         )
 
     async def open(self) -> None:
@@ -167,6 +169,7 @@ class Archive:
         """
         if self._opening is None:
             self._opening = asyncio.ensure_future(self._open())
+            self._opening.add_done_callback(lambda f: f.cancelled() or f.exception())  # reported by the awaiters
         await asyncio.shield(self._opening)
 
     async def _open(self) -> None:
@@ -183,7 +186,8 @@ class Archive:
             raise RuntimeError(f"archive {self.store.uri} unreachable: {exc}") from exc
 
     def _open_blocking(self) -> None:
-        self.lock.acquire()  # first: an overlapping run of this outlet must not touch the spool either
+        if self.lock is not None:
+            self.lock.acquire()  # first: an overlapping run of this outlet must not touch the spool either
         self.recovered_runs = recover_spool(self.spool, self.store, self.upload_retries, self.upload_backoff, skip=self.prefix)
         self.archived = load_state(self.store, self.outlet)
         self._manifest = open(self.run_dir / "manifest.jsonl", "a", encoding="utf-8")
@@ -293,7 +297,8 @@ class Archive:
         if self._manifest is None:  # open() failed: nothing was fetched, nothing to publish
             self._uploads.shutdown()
             shutil.rmtree(self.spool.dir / self.prefix, ignore_errors=True)
-            self.lock.release()
+            if self.lock is not None:
+                self.lock.release()
             return None
         self.warc.close()
         if self._manifest is not None:
@@ -326,7 +331,8 @@ class Archive:
             "scrapy_stats": _jsonable(stats),
         }
         summary["published"] = finalize_run(self.spool, self.store, self.prefix, self.outlet, summary, self.upload_retries, self.upload_backoff)
-        self.lock.release()
+        if self.lock is not None:
+            self.lock.release()
         if not ok:
             logger.error("run %s: %d upload(s) failed; files stay in %s for the next run", self.prefix, self.upload_failures, self.spool.dir)
         return summary

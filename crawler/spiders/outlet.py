@@ -243,7 +243,7 @@ class OutletSpider(Spider):
         stats.inc_value("articles/scheduled")
         yield self._article_fetch(url, {"url": url, "published_hint": published, "source": source, "redirects": 0})
 
-    def _article_fetch(self, url: str, info: dict[str, Any]) -> Request:
+    def _article_fetch(self, url: str, info: dict[str, Any], supersedes: str | None = None) -> Request:
         # Redirects of articles are followed here, not by RedirectMiddleware, so that every
         # article URL gets a manifest row, also one that redirects offsite or to an article
         # that is already scheduled (the dupefilter would drop it without a trace).
@@ -251,7 +251,7 @@ class OutletSpider(Spider):
             self.to_fetch(url),
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"article": info, "dont_redirect": True, "handle_httpstatus_list": list(REDIRECTS)},
+            meta={"article": info, "dont_redirect": True, "handle_httpstatus_list": list(REDIRECTS), "frontier_supersedes": supersedes},
         )
 
     # ------------------------------------------------------------------ articles
@@ -266,6 +266,7 @@ class OutletSpider(Spider):
             source=info["source"],
             published_hint=info["published_hint"],
             fetched_url=request.url,
+            frontier_entry=request.meta.get("frontier_entry"),
         )
         if response is not None:
             self.crawler.stats.inc_value("articles/fetched")
@@ -318,7 +319,7 @@ class OutletSpider(Spider):
         else:
             self._scheduled.add(target)
             info["redirects"] += 1
-            yield self._article_fetch(target, info)
+            yield self._article_fetch(target, info, supersedes=response.meta.get("frontier_entry"))
             return
         yield item
 

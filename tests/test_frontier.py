@@ -1,0 +1,101 @@
+"""Shared frontier on Redis: several crawler processes split one crawl; a killed worker loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+
+from crawler.mirror import serve
+from pipelines.storage import open_store
+from pipelines.verify import completed_runs
+from tests.conftest import crawl_popen, expected
+from tests.test_crawl import assert_archive_sound, run_files
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture()
+def job() -> Iterator[str]:
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    r = redis.Redis.from_url(REDIS_URL)
+    keys = [*r.scan_iter(f"frontier:*:{name}:*"), *r.scan_iter(f"{name}:*")]
+    if keys:
+        r.delete(*keys)
+
+
+def settings_for(job: str) -> dict[str, str]:
+    return {"SCHEDULER_URI": REDIS_URL, "FRONTIER_JOB": job, "DEDUP_URI": REDIS_URL, "DEDUP_NAMESPACE": job,
+            "FRONTIER_HEARTBEAT": "0.5", "EXTRACT_WORKERS": "1"}
+
+
+def written_rows(archive: str) -> dict[str, int]:
+    store = open_store(archive)
+    counts: dict[str, int] = {}
+    for prefix in completed_runs(store):
+        for url, row in run_files(store, prefix)["rows"].items():
+            if row["status"] == "written":
+                counts[url] = counts.get(url, 0) + 1
+    return counts
+
+
+def test_two_workers_split_one_crawl_and_archive_every_article_once(job: str, tmp_path: Path) -> None:
+    want = {u for u, e in expected("brecorder")["articles"].items() if e["status"] == "written"}
+    archive = str(tmp_path / "archive")
+    server = serve("brecorder", delay=0.2)
+    try:
+        workers = [crawl_popen("brecorder", server, archive, tmp_path / f"spool{n}", settings_for(job), log=tmp_path / f"w{n}.log") for n in (1, 2)]
+        assert [w.wait(timeout=180) for w in workers] == [0, 0]
+    finally:
+        server.stop()
+    store = open_store(archive)
+    runs = completed_runs(store)
+    assert len(runs) == 2, "each worker is a run of its own in the archive"
+    assert_archive_sound(store, tmp_path)
+    counts = written_rows(archive)
+    assert set(counts) == want and set(counts.values()) == {1}, counts
+    # one shared frontier: no page was requested by both workers (the 503-then-200 feed is retried once)
+    paths = {urlsplit(u).path for u in want}
+    assert all(server.hits[p] == 1 for p in paths), {p: server.hits[p] for p in paths}
+    assert server.hits["/feeds/latest-news"] == 2 and server.hits["/sitemap.xml"] == 1
+
+
+def test_a_killed_workers_in_flight_requests_are_crawled_after_all(job: str, tmp_path: Path) -> None:
+    want = {u for u, e in expected("brecorder")["articles"].items() if e["status"] == "written"}
+    archive = str(tmp_path / "archive")
+    server = serve("brecorder", delay=0.6)
+    r = redis.Redis.from_url(REDIS_URL)
+    try:
+        doomed = crawl_popen("brecorder", server, archive, tmp_path / "spool1", settings_for(job), log=tmp_path / "w1.log")
+        deadline = time.monotonic() + 60
+        inflight = f"frontier:brecorder:{job}:requests:inflight:"
+        while not any(r.hlen(k) for k in r.scan_iter(f"{inflight}*")):
+            assert time.monotonic() < deadline and doomed.poll() is None, (tmp_path / "w1.log").read_text()[-2000:]
+            time.sleep(0.05)
+        time.sleep(2.0)  # well into the crawl: articles are queued and in flight
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.wait()
+        lost = sum(r.hlen(k) for k in r.scan_iter(f"{inflight}*"))
+        assert lost > 0, "the killed worker had requests in flight"
+        other = crawl_popen("brecorder", server, archive, tmp_path / "spool2", settings_for(job), log=tmp_path / "w2.log")
+        assert other.wait(timeout=180) == 0
+        # the killed worker restarts on its machine: it repairs its dead run and crawls what is left
+        restarted = crawl_popen("brecorder", server, archive, tmp_path / "spool1", settings_for(job), log=tmp_path / "w3.log")
+        assert restarted.wait(timeout=180) == 0
+    finally:
+        server.stop()
+    assert not any(r.hlen(k) for k in r.scan_iter(f"{inflight}*")), "nothing is left in flight"
+    log = (tmp_path / "w2.log").read_text() + (tmp_path / "w3.log").read_text()
+    assert "in-flight request(s) put back in the queue" in log
+    counts = written_rows(archive)
+    assert set(counts) == want, f"lost: {want - set(counts)}"
+    assert set(counts.values()) == {1}, "and none archived twice"
+    assert_archive_sound(open_store(archive), tmp_path)
