@@ -10,6 +10,8 @@
   ``--as-of`` (default today), writing the cleaned files under the same names to ``--out``.
 - ``schedule [--config deploy/schedule.toml] [--once]``: the scheduler service: starts each outlet's
   crawl at its cron times (``--once``: every crawl now, exit with the worst exit code).
+- ``worker [--outlets a,b] [--redis URL] [--once] [-a k=v] [-s K=V]``: a scalable crawl worker: joins
+  any crawl job of those outlets that has requests waiting in the shared frontier.
 - ``dedup [--outlet NAME] [--redis URL] PATH...``: find syndicated copies among seed-format text
   files (cleaned first, like the crawl does), checked in name order; prints the duplicate groups as
   JSON (canonical, members with similarity and containment, wire agency).
@@ -168,6 +170,22 @@ def cmd_schedule(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(ns: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from pipelines.schedule import work
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    redis_url = ns.redis or os.environ.get("SCHEDULER_URI", "")
+    if not redis_url:
+        print("a worker needs the shared frontier: --redis URL or SCHEDULER_URI", file=sys.stderr)
+        return 2
+    outlets = ns.outlets.split(",") if ns.outlets else list(all_outlets())
+    extra = [x for a in ns.arg for x in ("-a", a)] + [x for s in ns.set for x in ("-s", s)]
+    return work(outlets, redis_url, Path(__file__).resolve().parent.parent, extra, once=ns.once)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     sch.add_argument("--config", default="deploy/schedule.toml")
     sch.add_argument("--once", action="store_true", help="run every crawl now and exit with the worst exit code")
     sch.set_defaults(func=cmd_schedule)
+    wrk = sub.add_parser("worker", help="join crawl jobs waiting in the shared frontier (scale out)")
+    wrk.add_argument("--outlets", help="comma-separated outlets (default: all)")
+    wrk.add_argument("--redis", help="the frontier's Redis (default: SCHEDULER_URI)")
+    wrk.add_argument("--once", action="store_true", help="one pass: join what is waiting now, then exit")
+    wrk.add_argument("-a", dest="arg", action="append", default=[], help="spider argument NAME=VALUE")
+    wrk.add_argument("-s", dest="set", action="append", default=[], help="setting NAME=VALUE")
+    wrk.set_defaults(func=cmd_worker)
     ddp = sub.add_parser("dedup", help="group syndicated copies among text files")
     ddp.add_argument("paths", nargs="+", help="text files or folders of .txt files")
     ddp.add_argument("--outlet", help="also apply this outlet's cleaning rules first")

@@ -93,3 +93,34 @@ def serve(jobs: list[Job], cwd: Path) -> None:
                     job.process = subprocess.Popen(job.command(), cwd=cwd)
                 due[job.outlet] = job.next_after(now)
         time.sleep(max(1.0, min(30.0, (min(due.values()) - datetime.now(UTC)).total_seconds())))
+
+
+def active_jobs(redis_url: str, outlet: str) -> list[str]:
+    """Frontier jobs of ``outlet`` that have requests waiting (see crawler/frontier.py for the keys)."""
+    import redis
+
+    r = redis.Redis.from_url(redis_url)
+    jobs = []
+    for key in r.scan_iter(f"frontier:{outlet}:*:requests", count=1000):
+        if r.zcard(key):
+            jobs.append(key.decode().split(":")[2])
+    return sorted(jobs)
+
+
+def work(outlets: list[str], redis_url: str, cwd: Path, extra: list[str], once: bool = False, poll: float = 30.0) -> int:
+    """A scalable worker: joins any crawl job of ``outlets`` that has requests waiting in the frontier."""
+    worst = 0
+    while True:
+        joined = False
+        for outlet in outlets:
+            for job in active_jobs(redis_url, outlet):
+                logger.info("joining crawl %s, frontier job %s", outlet, job)
+                cmd = [sys.executable, "-m", "scrapy", "crawl", outlet, "-s", f"SCHEDULER_URI={redis_url}", "-s", f"FRONTIER_JOB={job}", *extra]
+                code = subprocess.run(cmd, cwd=cwd).returncode
+                logger.log(logging.INFO if code == 0 else logging.WARNING, "crawl %s (job %s) exited %d: %s", outlet, job, code, MEANING.get(code, "failed"))
+                worst = max(worst, code)
+                joined = True
+        if once:
+            return worst
+        if not joined:
+            time.sleep(poll)

@@ -49,7 +49,9 @@ def test_everything_the_compose_file_references_exists() -> None:
         if "image" in svc:
             assert ":" in svc["image"] and not svc["image"].endswith(":latest"), f"{name}: pin the image tag"
         assert "restart" in svc, f"{name} has no restart policy"
-    for name in ("minio", "redis", "scheduler"):
+    for name in ("minio", "redis", "scheduler", "worker"):
         assert "healthcheck" in services[name]
+    assert "container_name" not in services["worker"] and not services["worker"].get("ports"), "workers scale (--scale worker=N)"
+    assert services["worker"]["environment"]["SCHEDULER_URI"].startswith("redis://redis:")
     scheduled = services["scheduler"]["command"]
     assert (ROOT / scheduled[-1].removeprefix("/app/")).exists(), "the scheduler's config is in the image"

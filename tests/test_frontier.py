@@ -99,3 +99,34 @@ def test_a_killed_workers_in_flight_requests_are_crawled_after_all(job: str, tmp
     assert set(counts) == want, f"lost: {want - set(counts)}"
     assert set(counts.values()) == {1}, "and none archived twice"
     assert_archive_sound(open_store(archive), tmp_path)
+
+
+def test_a_scaled_worker_joins_the_waiting_job(job: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    want = {u for u, e in expected("brecorder")["articles"].items() if e["status"] == "written"}
+    archive = str(tmp_path / "archive")
+    server = serve("brecorder", delay=0.5)
+    try:
+        first = crawl_popen("brecorder", server, archive, tmp_path / "spool1", settings_for(job), log=tmp_path / "w1.log")
+        r = redis.Redis.from_url(REDIS_URL)
+        deadline = time.monotonic() + 60
+        while r.zcard(f"frontier:brecorder:{job}:requests") < 6:  # articles are waiting
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        extra = [x for k, v in {**settings_for(job), "ARCHIVE_URI": archive, "ARCHIVE_SPOOL_DIR": str(tmp_path / "spool2"),
+                                "AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0"}.items() if k not in ("SCHEDULER_URI", "FRONTIER_JOB")
+                 for x in ("-s", f"{k}={v}")]
+        worker = subprocess.run([sys.executable, "-m", "pipelines", "worker", "--once", "--outlets", "brecorder", "--redis", REDIS_URL,
+                                 "-a", f"base_url={server.base_url}", *extra], cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert first.wait(timeout=180) == 0
+    finally:
+        server.stop()
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    assert f"joining crawl brecorder, frontier job {job}" in worker.stderr
+    assert len(completed_runs(open_store(archive))) == 2
+    counts = written_rows(archive)
+    assert set(counts) == want and set(counts.values()) == {1}
