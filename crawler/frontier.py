@@ -57,6 +57,8 @@ class SharedFrontier:
         settings.set("SCHEDULER_DUPEFILTER_KEY", f"{base}:dupefilter", priority="addon")
         # workers of one job crawl the same outlet together: the one-run-per-outlet lock would refuse them
         settings.set("ARCHIVE_LOCK_ENABLED", False, priority="addon")
+        # the "already archived" state is shared at once through the same Redis
+        settings.set("ARCHIVE_STATE_URI", uri, priority="addon")
         # a worker takes from the frontier only what it can fetch now (one outlet = one domain), so
         # requests wait in Redis for the other workers instead of in this worker's downloader queue
         settings.set("CONCURRENT_REQUESTS", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), priority="project")

@@ -78,6 +78,8 @@ class Archive:
         lock_ttl: float = 3600.0,
         lock_wait: float = 0.0,
         lock_enabled: bool = True,
+        state_uri: str = "",
+        state_key_prefix: str = "archived",
     ) -> None:
         self.store = store
         self.spool = Spool(spool_root, store.uri)
@@ -87,6 +89,10 @@ class Archive:
         self.run_id = run_id
         self.prefix = run_prefix(outlet, run_id, started)
         self.lock = RunLock(store, outlet, run_id, ttl=lock_ttl, wait=lock_wait) if lock_enabled else None
+        #: with a shared frontier the "already archived" state also lives in Redis, visible at once
+        self.state_uri = state_uri
+        self._state_key = f"{state_key_prefix}:{outlet}"
+        self._state_redis: Any = None
         self.clock = clock
         self.upload_retries = upload_retries
         self.upload_backoff = upload_backoff
@@ -160,6 +166,8 @@ class Archive:
             lock_ttl=settings.getfloat("ARCHIVE_LOCK_TTL", 3600.0),
             lock_wait=settings.getfloat("ARCHIVE_LOCK_WAIT", 0.0),
             lock_enabled=settings.getbool("ARCHIVE_LOCK_ENABLED", True),
+            state_uri=settings.get("ARCHIVE_STATE_URI") or "",
+            state_key_prefix=settings.get("ARCHIVE_STATE_KEY_PREFIX") or "archived",
         )
 
     async def open(self) -> None:
@@ -190,6 +198,11 @@ class Archive:
             self.lock.acquire()  # first: an overlapping run of this outlet must not touch the spool either
         self.recovered_runs = recover_spool(self.spool, self.store, self.upload_retries, self.upload_backoff, skip=self.prefix)
         self.archived = load_state(self.store, self.outlet)
+        if self.state_uri:
+            import redis
+
+            self._state_redis = redis.Redis.from_url(self.state_uri)
+            self.archived |= {u.decode() for u in self._state_redis.smembers(self._state_key)}
         self._manifest = open(self.run_dir / "manifest.jsonl", "a", encoding="utf-8")
         logger.info(
             "archive %s: run %s, %d URLs already archived for %s, %d earlier run(s) recovered",
@@ -269,7 +282,10 @@ class Archive:
         self._manifest.flush()
         self.counts[article.status] += 1
         if article.status in ARCHIVED_STATUSES:
-            self.archived.update(u for u in (article.url, article.final_url, canonical) if u)
+            urls = {u for u in (article.url, article.final_url, canonical) if u}
+            self.archived |= urls
+            if self._state_redis is not None:
+                self._state_redis.sadd(self._state_key, *urls)
         return row
 
     def put_dedup_delta(self, data: bytes) -> None:

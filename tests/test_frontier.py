@@ -27,13 +27,13 @@ def job() -> Iterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
     yield name
     r = redis.Redis.from_url(REDIS_URL)
-    keys = [*r.scan_iter(f"frontier:*:{name}:*"), *r.scan_iter(f"{name}:*")]
+    keys = [*r.scan_iter(f"frontier:*:{name}*"), *r.scan_iter(f"{name}:*"), *r.scan_iter(f"{name}-archived:*")]
     if keys:
         r.delete(*keys)
 
 
 def settings_for(job: str) -> dict[str, str]:
-    return {"SCHEDULER_URI": REDIS_URL, "FRONTIER_JOB": job, "DEDUP_URI": REDIS_URL, "DEDUP_NAMESPACE": job,
+    return {"SCHEDULER_URI": REDIS_URL, "FRONTIER_JOB": job, "ARCHIVE_STATE_KEY_PREFIX": f"{job}-archived", "DEDUP_URI": REDIS_URL, "DEDUP_NAMESPACE": job,
             "FRONTIER_HEARTBEAT": "0.5", "EXTRACT_WORKERS": "1"}
 
 
@@ -66,11 +66,25 @@ def test_two_workers_split_one_crawl_and_archive_every_article_once(job: str, tm
     paths = {urlsplit(u).path for u in want}
     assert all(server.hits[p] == 1 for p in paths), {p: server.hits[p] for p in paths}
     assert server.hits["/feeds/latest-news"] == 2 and server.hits["/sitemap.xml"] == 1
+    # the "already archived" state is in the same Redis: a later job on a machine with an empty
+    # archive of its own still fetches none of these articles again
+    r = redis.Redis.from_url(REDIS_URL)
+    assert want <= {u.decode() for u in r.smembers(f"{job}-archived:brecorder")}
+    server = serve("brecorder")
+    try:
+        later = crawl_popen("brecorder", server, str(tmp_path / "other-archive"), tmp_path / "spool3",
+                            {**settings_for(job), "FRONTIER_JOB": job + "-next"}, log=tmp_path / "w3.log")
+        assert later.wait(timeout=180) == 0
+    finally:
+        server.stop()
+    assert all(server.hits[p] == 0 for p in paths), "nothing archived is fetched again"
 
 
-def test_a_killed_workers_in_flight_requests_are_crawled_after_all(job: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_a_killed_workers_in_flight_requests_are_crawled_after_all(where: str, job: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The stack's topology on loopback: Redis, moto's S3 server, the fixture site, crawler workers."""
     want = {u for u, e in expected("brecorder")["articles"].items() if e["status"] == "written"}
-    archive = str(tmp_path / "archive")
+    archive = f"s3://{request.getfixturevalue('s3_bucket')}/corpus" if where == "s3" else str(tmp_path / "archive")
     server = serve("brecorder", delay=0.6)
     r = redis.Redis.from_url(REDIS_URL)
     try:
