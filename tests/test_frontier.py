@@ -47,9 +47,10 @@ def written_rows(archive: str) -> dict[str, int]:
     return counts
 
 
-def test_two_workers_split_one_crawl_and_archive_every_article_once(job: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_two_workers_split_one_crawl_and_archive_every_article_once(where: str, job: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     want = {u for u, e in expected("brecorder")["articles"].items() if e["status"] == "written"}
-    archive = str(tmp_path / "archive")
+    archive = f"s3://{request.getfixturevalue('s3_bucket')}/corpus" if where == "s3" else str(tmp_path / "archive")
     server = serve("brecorder", delay=0.2)
     try:
         workers = [crawl_popen("brecorder", server, archive, tmp_path / f"spool{n}", settings_for(job), log=tmp_path / f"w{n}.log") for n in (1, 2)]
@@ -70,6 +71,9 @@ def test_two_workers_split_one_crawl_and_archive_every_article_once(job: str, tm
     # archive of its own still fetches none of these articles again
     r = redis.Redis.from_url(REDIS_URL)
     assert want <= {u.decode() for u in r.smembers(f"{job}-archived:brecorder")}
+    # each worker's text files: one per article, all in the archive
+    texts = [k for p in runs for k in run_files(store, p)["texts"]]
+    assert len(texts) == len(want) == len({t.split("_", 1)[1] for t in texts})
     server = serve("brecorder")
     try:
         later = crawl_popen("brecorder", server, str(tmp_path / "other-archive"), tmp_path / "spool3",
