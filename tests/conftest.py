@@ -72,6 +72,24 @@ def s3_bucket(s3_endpoint: str) -> str:
     return name
 
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture()
+def redis_ns() -> Iterator[str]:
+    """A unique name for a test's Redis keys (dedup namespace, frontier job); its keys go afterwards."""
+    import uuid
+
+    import redis
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    yield name
+    r = redis.Redis.from_url(REDIS_URL)
+    keys = list(r.scan_iter(f"*{name}*", count=1000))
+    if keys:
+        r.delete(*keys)
+
+
 @dataclass
 class CrawlResult:
     returncode: int

@@ -5,29 +5,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import redis
 
 from pipelines.dedup import MemoryIndex, RedisIndex, detect_wire, fingerprint
+from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 SYND = ROOT / "tests" / "syndication"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture()
-def namespace() -> Iterator[str]:
-    ns = f"test-{uuid.uuid4().hex[:12]}"
-    yield ns
-    r = redis.Redis.from_url(REDIS_URL)
-    keys = list(r.scan_iter(f"{ns}:*", count=1000))
-    if keys:
-        r.delete(*keys)
+def namespace(redis_ns: str) -> str:
+    return redis_ns
 
 
 def groups_from(output: str) -> tuple[dict[str, set[str]], dict[str, dict[str, object]]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,20 +14,14 @@ import redis
 from crawler.mirror import serve
 from pipelines.storage import open_store
 from pipelines.verify import completed_runs
-from tests.conftest import crawl_popen, expected
+from tests.conftest import REDIS_URL, crawl_popen, expected
 from tests.test_crawl import assert_archive_sound, run_files
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture()
-def job() -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    r = redis.Redis.from_url(REDIS_URL)
-    keys = [*r.scan_iter(f"frontier:*:{name}*"), *r.scan_iter(f"{name}:*"), *r.scan_iter(f"{name}-archived:*")]
-    if keys:
-        r.delete(*keys)
+def job(redis_ns: str) -> str:
+    return redis_ns
 
 
 def settings_for(job: str) -> dict[str, str]:
