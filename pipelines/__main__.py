@@ -47,6 +47,14 @@ def crawl_command(outlet: str, base_url: str, archive: str, settings: dict[str, 
     return cmd
 
 
+def text_files(paths: list[str]) -> list[Path]:
+    """The .txt files given, folders expanded (in name order)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files += sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    return files
+
+
 def cmd_demo(ns: argparse.Namespace) -> int:
     outlets = ns.outlets or list(all_outlets())
     status = 0
@@ -102,9 +110,7 @@ def cmd_clean(ns: argparse.Namespace) -> int:
 
     outlet = get_outlet(ns.outlet) if ns.outlet else None
     ruleset = rules_for(outlet, date.fromisoformat(ns.as_of) if ns.as_of else None)
-    files: list[Path] = []
-    for path in map(Path, ns.paths):
-        files += sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    files = text_files(ns.paths)
     if not files:
         print("no .txt files given", file=sys.stderr)
         return 2
@@ -128,9 +134,7 @@ def cmd_dedup(ns: argparse.Namespace) -> int:
     from pipelines.dedup import MemoryIndex, RedisIndex, detect_wire, fingerprint
 
     ruleset = rules_for(get_outlet(ns.outlet) if ns.outlet else None)
-    files: list[Path] = []
-    for path in map(Path, ns.paths):
-        files += sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    files = text_files(ns.paths)
     index = RedisIndex(ns.redis, namespace=ns.namespace) if ns.redis else MemoryIndex()
     groups: dict[str, list[dict[str, object]]] = {}
     wires: dict[str, str] = {}

@@ -47,6 +47,21 @@ DEDUP_PREFIX = "dedup/index/"
 _ARCHIVES: "WeakKeyDictionary[Crawler, Archive]" = WeakKeyDictionary()
 
 
+def state_key(outlet: str, run_id: str) -> str:
+    """Where a run's archived URLs are listed (the incremental state)."""
+    return f"state/{outlet}/archived/{run_id}.txt"
+
+
+def dedup_key(run_id: str) -> str:
+    """Where a run's additions to the embedded dedup index are kept."""
+    return f"{DEDUP_PREFIX}{run_id}.npz"
+
+
+def row_urls(row: dict[str, Any]) -> set[str]:
+    """The URLs a manifest row marks as archived: as listed, after redirects, canonical."""
+    return {u for u in (row.get("url"), row.get("final_url"), row.get("canonical_url")) if u}
+
+
 def run_prefix(outlet: str, run_id: str, started: datetime) -> str:
     return f"runs/{started:%Y-%m-%d}/{outlet}/{run_id}"
 
@@ -282,7 +297,7 @@ class Archive:
         self._manifest.flush()
         self.counts[article.status] += 1
         if article.status in ARCHIVED_STATUSES:
-            urls = {u for u in (article.url, article.final_url, canonical) if u}
+            urls = row_urls(row)
             self.archived |= urls
             if self._state_redis is not None:
                 self._state_redis.sadd(self._state_key, *urls)
@@ -290,7 +305,7 @@ class Archive:
 
     def put_dedup_delta(self, data: bytes) -> None:
         """The run's additions to the embedded dedup index, published with the run (before its marker)."""
-        self.spool.path(f"{DEDUP_PREFIX}{self.run_id}.npz").write_bytes(data)
+        self.spool.path(dedup_key(self.run_id)).write_bytes(data)
 
     def load_dedup_deltas(self) -> list[bytes]:
         return [self.store.get_bytes(k) or b"" for k in self.store.list_keys(DEDUP_PREFIX)]
@@ -317,9 +332,7 @@ class Archive:
                 self.lock.release()
             return None
         self.warc.close()
-        if self._manifest is not None:
-            self._manifest.close()
-        ok = all(f.result() for f in self._pending)
+        self._manifest.close()
         self.upload_failures = sum(1 for f in self._pending if not f.result())
         self._uploads.shutdown()
         finished = self.clock()
@@ -349,7 +362,7 @@ class Archive:
         summary["published"] = finalize_run(self.spool, self.store, self.prefix, self.outlet, summary, self.upload_retries, self.upload_backoff)
         if self.lock is not None:
             self.lock.release()
-        if not ok:
+        if self.upload_failures:
             logger.error("run %s: %d upload(s) failed; files stay in %s for the next run", self.prefix, self.upload_failures, self.spool.dir)
         return summary
 
@@ -380,11 +393,7 @@ def _read_manifest(path: Path) -> list[dict[str, Any]]:
 
 
 def state_urls(rows: list[dict[str, Any]]) -> list[str]:
-    urls: set[str] = set()
-    for row in rows:
-        if row.get("status") in ARCHIVED_STATUSES:
-            urls.update(u for u in (row.get("url"), row.get("final_url"), row.get("canonical_url")) if u)
-    return sorted(urls)
+    return sorted(set().union(*(row_urls(row) for row in rows if row.get("status") in ARCHIVED_STATUSES)))
 
 
 def load_state(store: Store, outlet: str) -> set[str]:
@@ -404,8 +413,7 @@ def finalize_run(spool: Spool, store: Store, prefix: str, outlet: str, summary: 
     run_dir = spool.dir / prefix
     rows = _read_manifest(run_dir / "manifest.jsonl")
     run_id = prefix.rsplit("/", 1)[-1]
-    state_key = f"state/{outlet}/archived/{run_id}.txt"
-    spool.path(state_key).write_text("".join(u + "\n" for u in state_urls(rows)), encoding="utf-8")
+    spool.path(state_key(outlet, run_id)).write_text("".join(u + "\n" for u in state_urls(rows)), encoding="utf-8")
     summary = {**summary, "manifest_rows": len(rows)}
     spool.path(f"{prefix}/summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     marker = {"run_id": run_id, "prefix": prefix, "finished_at": summary.get("finished_at"), "manifest_rows": len(rows), "recovered": summary.get("recovered", False)}
@@ -418,9 +426,8 @@ def publish_run(spool: Spool, store: Store, prefix: str, outlet: str, retries: i
     run_dir = spool.dir / prefix
     run_id = prefix.rsplit("/", 1)[-1]
     keys = [k for k in spool.pending(prefix) if not k.endswith(("/" + MARKER, "/manifest.jsonl", "/summary.json"))]
-    state_key = f"state/{outlet}/archived/{run_id}.txt"
     tail = [f"{prefix}/manifest.jsonl", f"{prefix}/summary.json"]
-    for key in (state_key, f"{DEDUP_PREFIX}{run_id}.npz"):
+    for key in (state_key(outlet, run_id), dedup_key(run_id)):
         if (spool.dir / key).exists():
             tail.insert(0, key)
     ok = True
@@ -513,7 +520,7 @@ def _rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[dic
             index.add(row["docid"], fingerprint(data.decode("utf-8").partition("\n\n")[2]))
     delta = index.delta_bytes()
     if delta:
-        spool.path(f"{DEDUP_PREFIX}{prefix.rsplit('/', 1)[-1]}.npz").write_bytes(delta)
+        spool.path(dedup_key(prefix.rsplit("/", 1)[-1])).write_bytes(delta)
 
 
 def run_outcome(crawler: Crawler) -> str | None:

@@ -144,10 +144,6 @@ class RotatingWarcWriter:
         self.records_written = 0
         self.bytes_written = 0
 
-    @property
-    def current_name(self) -> str | None:
-        return self._name
-
     def _open(self) -> None:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S")
         self._name = f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}{WARC_SUFFIX}"
