@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.quality import LabeledDoc, fixture_docs, generic_pages, score_lines, seed_docs, word_f1  # noqa: E402
+from tests.quality import LabeledDoc, fixture_docs, generic_pages, score_lines, seed_docs, word_f1  # noqa: E402
 
 
 def labeled(verbose: bool) -> None:

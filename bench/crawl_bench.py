@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.mirror import MirrorServer  # noqa: E402
-from pipelines.__main__ import crawl_command  # noqa: E402
+from pipelines.dev.mirror import MirrorServer  # noqa: E402
+from pipelines.crawljob import mirror_crawl_command  # noqa: E402
 
 WORDS = ("market index government minister policy rupee export bank investors growth inflation "
          "energy textile cotton agreement budget reform province court statement analysts week "
@@ -109,7 +109,7 @@ def tree_rss_kib(pid: int) -> int:
 def run_crawl(site: Path, work: Path, workers: int) -> dict[str, float]:
     server = MirrorServer(site).start()
     try:
-        cmd = crawl_command("brecorder", server.base_url, str(work / "archive"), {
+        cmd = mirror_crawl_command("brecorder", server.base_url, str(work / "archive"), {
             "ARCHIVE_SPOOL_DIR": str(work / "spool"), "EXTRACT_WORKERS": str(workers), "LOG_LEVEL": "WARNING",
             "CONCURRENT_REQUESTS": "32", "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
         })
@@ -142,7 +142,7 @@ def run_crawl(site: Path, work: Path, workers: int) -> dict[str, float]:
 def extraction_alone(files: list[Path]) -> dict[str, float]:
     import trafilatura
 
-    from crawler.outlets import get_outlet
+    from pipelines.outlets import get_outlet
     from pipelines.clean import clean_text
     from pipelines.extract import extract_document
 
@@ -175,7 +175,7 @@ def extraction_alone(files: list[Path]) -> dict[str, float]:
 
 def fixture_cleaning_cost(rounds: int = 5) -> dict[str, float]:
     """Cleaning's share of the extraction time on each outlet's fixture articles (real page shapes)."""
-    from crawler.outlets import all_outlets, get_outlet
+    from pipelines.outlets import all_outlets, get_outlet
     from pipelines.clean import clean_text
     from pipelines.extract import extract_document
     from tests.golden_tool import written_pages

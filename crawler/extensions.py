@@ -1,14 +1,24 @@
-"""Operator view: progress lines while a run works (what it found, fetched, wrote, duplicates, failures)."""
+"""Extensions: the run's archive as a Scrapy component, and the operator's progress lines."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from datetime import datetime
+from typing import Any
 
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.settings import BaseSettings
+from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
+
+from pipelines.archive import Archive, ArchiveConfig
+from pipelines.crawljob import COMPLETE, INCOMPLETE, REFUSED
+from pipelines.publish import iso
+from pipelines.runlock import RunLocked
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +39,109 @@ def run_counts(stats: dict[str, object]) -> dict[str, int]:
     }
 
 
+def archive_config(settings: BaseSettings) -> ArchiveConfig:
+    """The ``ARCHIVE_*`` settings (defaults in crawler/settings.py)."""
+    return ArchiveConfig(
+        uri=settings.get("ARCHIVE_URI"),
+        spool_dir=settings.get("ARCHIVE_SPOOL_DIR"),
+        warc_prefix=settings.get("ARCHIVE_WARC_PREFIX"),
+        warc_max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"),
+        warc_host=settings.get("ARCHIVE_WARC_HOST"),
+        run_id=settings.get("ARCHIVE_RUN_ID"),
+        fixed_time=settings.get("ARCHIVE_FIXED_TIME"),
+        upload_retries=settings.getint("ARCHIVE_UPLOAD_RETRIES"),
+        upload_backoff=settings.getfloat("ARCHIVE_UPLOAD_BACKOFF"),
+        upload_threads=settings.getint("ARCHIVE_UPLOAD_THREADS"),
+        multipart_threshold=settings.getint("ARCHIVE_MULTIPART_THRESHOLD"),
+        lock_enabled=settings.getbool("ARCHIVE_LOCK_ENABLED"),
+        lock_ttl=settings.getfloat("ARCHIVE_LOCK_TTL"),
+        lock_wait=settings.getfloat("ARCHIVE_LOCK_WAIT"),
+        state_uri=settings.get("ARCHIVE_STATE_URI"),
+        state_key_prefix=settings.get("ARCHIVE_STATE_KEY_PREFIX"),
+        software=settings.get("BOT_NAME"),
+    )
+
+
+def jsonable(value: Any) -> Any:
+    """Scrapy stats as JSON values (datetimes as ISO strings, anything else as its str)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class ArchiveExtension:
+    """The run's :class:`~pipelines.archive.Archive`, for the crawler's outlet spider.
+
+    The spider, the WARC capture middleware and the item pipelines get it with
+    ``crawler.get_extension(ArchiveExtension)``. :meth:`opened` opens the archive once (lock,
+    spool recovery, state); every caller awaits that one opening, so nothing is fetched or written
+    before the archive knows what it already has. The archive is closed and published when the
+    spider closes, with Scrapy's finish reason; :attr:`outcome` is then the run's outcome.
+    """
+
+    def __init__(self, archive: Archive, stats: StatsCollector) -> None:
+        self.archive = archive
+        self.stats = stats
+        #: how the run ended, for the exit code (pipelines.crawljob); None: the archive never closed
+        self.outcome: str | None = None
+        self._opening: asyncio.Future[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ArchiveExtension":
+        if not crawler.settings.getbool("ARCHIVE_ENABLED"):
+            raise NotConfigured("ARCHIVE_ENABLED is off")
+        spider = crawler.spider
+        outlet = getattr(spider, "outlet", None)
+        if outlet is None:
+            raise NotConfigured("the archive needs an outlet spider")
+        ext = cls(Archive.create(archive_config(crawler.settings), outlet.name, spider.edition_name), crawler.stats)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    async def opened(self) -> Archive:
+        """The archive, once it is open (the first caller opens it; the others wait for that)."""
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(self._open())
+            self._opening.add_done_callback(lambda f: f.cancelled() or f.exception())  # reported by the awaiters
+        await asyncio.shield(self._opening)
+        return self.archive
+
+    async def _open(self) -> None:
+        try:
+            await asyncio.to_thread(self.archive.open)
+        except RunLocked as exc:
+            self.outcome = REFUSED
+            logger.critical("%s", exc)
+            raise
+        except Exception as exc:
+            # Without the archive's state the run cannot tell what is already archived: stop
+            # before fetching anything rather than archive everything a second time.
+            logger.critical("archive %s is unreachable (%s: %s); nothing was crawled", self.archive.store.uri, type(exc).__name__, exc)
+            raise RuntimeError(f"archive {self.archive.store.uri} unreachable: {exc}") from exc
+
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.stats.get_stats()
+        summary = await asyncio.to_thread(self.archive.close, reason, progress=run_counts(stats), scrapy_stats=jsonable(stats))
+        if summary is None:
+            return
+        unreadable = stats.get("discovery/sources_failed", 0) and not any(
+            stats.get(k, 0) for k in ("discovery/feeds", "discovery/sitemaps", "discovery/sections")
+        )
+        if unreadable:
+            logger.error("run %s: no source of %s could be read; nothing was discovered", summary["prefix"], summary["outlet"])
+        self.outcome = COMPLETE if summary["published"] and reason == "finished" and not unreadable else INCOMPLETE
+        logger.info(
+            "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
+            summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],
+        )
+
+
 class Progress:
     """Logs every ``PROGRESS_INTERVAL`` seconds and once at the end, from the run's Scrapy stats.
 
@@ -46,7 +159,7 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "Progress":
-        interval = crawler.settings.getfloat("PROGRESS_INTERVAL", 30.0)
+        interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
         if interval <= 0:
             raise NotConfigured
         ext = cls(crawler, interval)

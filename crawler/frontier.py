@@ -27,6 +27,8 @@ from scrapy.settings import BaseSettings
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
 
+from pipelines import layout
+
 logger = logging.getLogger(__name__)
 
 _POP = """
@@ -47,18 +49,20 @@ class SharedFrontier:
         if not uri:
             return
         job = settings.get("FRONTIER_JOB") or datetime.now(UTC).strftime("%Y%m%d%H")
-        base = f"frontier:%(spider)s:{job}"
         settings.set("SCHEDULER", "crawler.frontier.FrontierScheduler", priority="addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="addon")
         settings.set("REDIS_URL", uri, priority="addon")
         settings.set("SCHEDULER_PERSIST", True, priority="addon")
         settings.set("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue", priority="addon")
-        settings.set("SCHEDULER_QUEUE_KEY", f"{base}:requests", priority="addon")
-        settings.set("SCHEDULER_DUPEFILTER_KEY", f"{base}:dupefilter", priority="addon")
-        # workers of one job crawl the same outlet together: the one-run-per-outlet lock would refuse them
-        settings.set("ARCHIVE_LOCK_ENABLED", False, priority="addon")
-        # the "already archived" state is shared at once through the same Redis
-        settings.set("ARCHIVE_STATE_URI", uri, priority="addon")
+        # scrapy-redis fills in the spider (outlet) name
+        settings.set("SCHEDULER_QUEUE_KEY", layout.frontier_requests_key("%(spider)s", job), priority="addon")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", layout.frontier_dupefilter_key("%(spider)s", job), priority="addon")
+        # Frontier mode overrides these project defaults (declared in crawler/settings.py, so an
+        # "addon" priority would lose to them); -s on the command line still wins.
+        # Workers of one job crawl the same outlet together: the one-run-per-outlet lock would refuse them.
+        settings.set("ARCHIVE_LOCK_ENABLED", False, priority="project")
+        # The "already archived" state is shared at once through the same Redis.
+        settings.set("ARCHIVE_STATE_URI", uri, priority="project")
         # a worker takes from the frontier only what it can fetch now (one outlet = one domain), so
         # requests wait in Redis for the other workers instead of in this worker's downloader queue
         settings.set("CONCURRENT_REQUESTS", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), priority="project")
@@ -73,7 +77,7 @@ class FrontierScheduler(RedisScheduler):
     def from_crawler(cls, crawler: Crawler) -> "FrontierScheduler":
         scheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
-        scheduler.heartbeat = crawler.settings.getfloat("FRONTIER_HEARTBEAT", 5.0)
+        scheduler.heartbeat = crawler.settings.getfloat("FRONTIER_HEARTBEAT")
         scheduler.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         crawler.signals.connect(scheduler._request_done, signal=signals.request_left_downloader)
         crawler.signals.connect(scheduler._item_done, signal=signals.item_scraped)
@@ -83,14 +87,14 @@ class FrontierScheduler(RedisScheduler):
 
     # ---- keys
     def _inflight_key(self, worker: str) -> str:
-        return f"{self.queue.key}:inflight:{worker}"
+        return layout.inflight_key(self.queue.key, worker)
 
     def _alive_key(self, worker: str) -> str:
-        return f"{self.queue.key}:alive:{worker}"
+        return layout.alive_key(self.queue.key, worker)
 
     @property
     def _workers_key(self) -> str:
-        return f"{self.queue.key}:workers"
+        return layout.workers_key(self.queue.key)
 
     # ---- lifecycle
     def open(self, spider: Spider) -> Any:

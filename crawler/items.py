@@ -1,24 +1,20 @@
-"""The article item that flows spider -> extract -> clean -> archive.
+"""The article item that flows spider -> extract -> clean -> dedup -> archive.
 
 One item per article URL the spider tried, whatever happened to it, so that every outcome
-ends up as a manifest row with a reason.
+ends up as a manifest row with a reason (:meth:`Article.manifest_row`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from typing import Any
 
-#: manifest status values (docs/corpus-format.md)
-WRITTEN, EMPTY, SKIPPED, ERROR, DUPLICATE = "written", "empty", "skipped", "error", "duplicate"
-#: internal: fetched, waiting for extraction
+from pipelines.manifest import DUPLICATE, EMPTY, ERROR, SKIPPED, WRITTEN, ManifestRow, docid_for
+from pipelines.warc import RecordLocation
+
+__all__ = ["DUPLICATE", "EMPTY", "ERROR", "FETCHED", "SKIPPED", "WRITTEN", "Article"]
+
+#: internal: fetched, waiting for extraction (never a manifest status)
 FETCHED = "fetched"
-
-
-def docid_for(url: str) -> str:
-    """First 16 hex digits of SHA-256 of the canonical URL: stable across runs and machines."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass
@@ -38,7 +34,7 @@ class Article:
     fetched_at: str = ""
     published_hint: str | None = None  # date given by the feed or sitemap
     truncated: bool = False
-    warc: dict[str, Any] | None = None  # filename, record_id, offset, length
+    warc: RecordLocation | None = None  # the response record, from the WARC capture middleware
     body: bytes = field(default=b"", repr=False)  # decoded transfer/content encodings, raw charset
     # filled by extraction and cleaning
     title: str = ""
@@ -58,3 +54,30 @@ class Article:
     @property
     def docid(self) -> str:
         return docid_for(self.canonical_url or self.final_url or self.url)
+
+    def manifest_row(self) -> ManifestRow:
+        """The item as a manifest row; the archive adds the text and WARC keys."""
+        return ManifestRow(
+            docid=self.docid,
+            url=self.url,
+            final_url=self.final_url or self.url,
+            canonical_url=self.canonical_url or self.final_url or self.url,
+            outlet=self.outlet,
+            edition=self.edition,
+            language=self.language,
+            title=self.title or None,
+            authors=self.authors,
+            published=self.published,
+            fetched_at=self.fetched_at or None,
+            http_status=self.http_status,
+            content_type=self.content_type or None,
+            source=self.source,
+            truncated=self.truncated,
+            removed_lines=self.removed_lines,
+            wire=self.wire,
+            duplicate_of=self.duplicate_of,
+            similarity=self.similarity,
+            containment=self.containment,
+            status=self.status,
+            reason=self.reason or None,
+        )

@@ -23,7 +23,8 @@ from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Response
 from scrapy.utils.response import response_status_message
 
-from pipelines.archive import Archive, get_archive
+from crawler.extensions import ArchiveExtension
+from pipelines.archive import Archive
 from pipelines.warc import HttpExchange
 
 logger = logging.getLogger(__name__)
@@ -54,9 +55,10 @@ class WarcCaptureMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "WarcCaptureMiddleware":
-        if not crawler.settings.getbool("ARCHIVE_ENABLED", True):
-            raise NotConfigured
-        mw = cls(get_archive(crawler), crawler.settings.getint("DOWNLOAD_MAXSIZE"), crawler)
+        ext = crawler.get_extension(ArchiveExtension)
+        if ext is None:
+            raise NotConfigured("no archive (ARCHIVE_ENABLED is off)")
+        mw = cls(ext.archive, crawler.settings.getint("DOWNLOAD_MAXSIZE"), crawler)
         if mw.maxsize:
             crawler.signals.connect(mw.bytes_received, signal=signals.bytes_received)
         return mw
@@ -110,7 +112,7 @@ class WarcCaptureMiddleware:
             protocol=response.protocol or "HTTP/1.1",
         )
         location = self.archive.record_exchange(exchange)
-        request.meta["warc"] = {"filename": location.filename, "record_id": location.record_id, "offset": location.offset, "length": location.length}
+        request.meta["warc"] = location  # a RecordLocation, all the way to the manifest row
         request.meta["fetched_at"] = self.archive.now()
         self.crawler.stats.inc_value("archive/warc_responses")
         return response
@@ -131,8 +133,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
-        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX")
 
     def retry_delay(self, request: Request, response: Response) -> float:
         attempt = request.meta.get("retry_times", 0)

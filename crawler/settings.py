@@ -44,17 +44,18 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 300,
-    "pipelines.clean.CleanPipeline": 400,
-    "pipelines.dedup.DedupPipeline": 500,
-    "pipelines.archive.ArchivePipeline": 900,
+    "crawler.pipelines.ExtractPipeline": 300,
+    "crawler.pipelines.CleanPipeline": 400,
+    "crawler.pipelines.DedupPipeline": 500,
+    "crawler.pipelines.ArchivePipeline": 900,
 }
 
-# --- archive ----------------------------------------------------------------------------------
+# --- archive (crawler.extensions.ArchiveExtension) ----------------------------------------------
+ARCHIVE_ENABLED = True
 #: a path, file://... or s3://bucket/prefix (AWS_* environment, AWS_ENDPOINT_URL for MinIO)
-ARCHIVE_URI = os.environ.get("ARCHIVE_URI", "./archive")
+ARCHIVE_URI = os.environ.get("ARCHIVE_URI") or "./archive"
 #: local staging folder; files stay here until the store has them
-ARCHIVE_SPOOL_DIR = os.environ.get("ARCHIVE_SPOOL_DIR", ".spool")
+ARCHIVE_SPOOL_DIR = os.environ.get("ARCHIVE_SPOOL_DIR") or ".spool"
 ARCHIVE_WARC_PREFIX = "{outlet}"
 ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
 ARCHIVE_WARC_HOST = None  # default: this machine's host name
@@ -68,7 +69,12 @@ ARCHIVE_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 ARCHIVE_LOCK_TTL = 3600
 #: how long a run waits for an overlapping run of the same outlet before it exits (0: exit at once)
 ARCHIVE_LOCK_WAIT = 0
-# (ARCHIVE_LOCK_ENABLED, default on, is turned off by crawler.frontier for workers of a shared frontier)
+#: one run per outlet and archive (crawler.frontier turns it off for the workers of a shared frontier)
+ARCHIVE_LOCK_ENABLED = True
+#: redis://...: the "already archived" state also in this Redis, seen by every worker at once
+#: (crawler.frontier sets it to SCHEDULER_URI)
+ARCHIVE_STATE_URI = ""
+ARCHIVE_STATE_KEY_PREFIX = "archived"  # the Redis set is {prefix}:{outlet}
 
 # --- syndicated-copy detection -----------------------------------------------------------------
 DEDUP_ENABLED = True
@@ -88,7 +94,7 @@ FRONTIER_HEARTBEAT = 5.0  # seconds; a worker silent for 3 beats is dead and its
 ADDONS = {"crawler.frontier.SharedFrontier": 0}
 
 # --- operator view ----------------------------------------------------------------------------
-EXTENSIONS = {"crawler.extensions.Progress": 500}
+EXTENSIONS = {"crawler.extensions.ArchiveExtension": 100, "crawler.extensions.Progress": 500}
 PROGRESS_INTERVAL = 30.0  # seconds between progress lines; 0 turns them off
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

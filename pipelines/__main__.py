@@ -26,25 +26,9 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.mirror import serve
-from crawler.outlets import all_outlets
-
-#: settings that make a loopback crawl quick; politeness stays on for real crawls
-LOOPBACK_SETTINGS = {
-    "AUTOTHROTTLE_ENABLED": "0",
-    "DOWNLOAD_DELAY": "0",
-    "RETRY_BACKOFF_BASE": "0.1",
-}
-
-
-def crawl_command(outlet: str, base_url: str, archive: str, settings: dict[str, str] | None = None, args: dict[str, str] | None = None) -> list[str]:
-    """The ``scrapy crawl`` command line for a crawl of a mirror at ``base_url``."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", outlet, "-a", f"base_url={base_url}", "-s", f"ARCHIVE_URI={archive}"]
-    for key, value in {**LOOPBACK_SETTINGS, **(settings or {})}.items():
-        cmd += ["-s", f"{key}={value}"]
-    for key, value in (args or {}).items():
-        cmd += ["-a", f"{key}={value}"]
-    return cmd
+from pipelines.crawljob import mirror_crawl_command
+from pipelines.dev.mirror import serve
+from pipelines.outlets import all_outlets
 
 
 def text_files(paths: list[str]) -> list[Path]:
@@ -62,12 +46,12 @@ def cmd_demo(ns: argparse.Namespace) -> int:
         server = serve(outlet)
         try:
             print(f"== {outlet}: fixture mirror at {server.base_url}, crawling into {ns.archive}", flush=True)
-            cmd = crawl_command(outlet, server.base_url, ns.archive, {"LOG_LEVEL": ns.log_level})
+            cmd = mirror_crawl_command(outlet, server.base_url, ns.archive, {"LOG_LEVEL": ns.log_level})
             result = subprocess.run(cmd, check=False)
             status = status or result.returncode
         finally:
             server.stop()
-    from pipelines.archive import MARKER
+    from pipelines.layout import MARKER
     from pipelines.storage import open_store
 
     store = open_store(ns.archive)
@@ -105,7 +89,7 @@ def cmd_check(ns: argparse.Namespace) -> int:
 def cmd_clean(ns: argparse.Namespace) -> int:
     from datetime import date
 
-    from crawler.outlets import get_outlet
+    from pipelines.outlets import get_outlet
     from pipelines.clean import clean_lines, format_document, group_lines, parse_document, rules_for
 
     outlet = get_outlet(ns.outlet) if ns.outlet else None
@@ -129,7 +113,7 @@ def cmd_clean(ns: argparse.Namespace) -> int:
 
 
 def cmd_dedup(ns: argparse.Namespace) -> int:
-    from crawler.outlets import get_outlet
+    from pipelines.outlets import get_outlet
     from pipelines.clean import clean_lines, parse_document, rules_for
     from pipelines.dedup import MemoryIndex, RedisIndex, detect_wire, fingerprint
 

@@ -28,18 +28,16 @@ from functools import lru_cache
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler.items import EMPTY, FETCHED, WRITTEN, Article
-from crawler.outlets import Outlet, get_outlet
-from crawler.outlets.base import TextRule
+from pipelines.outlets import Outlet
+from pipelines.outlets.base import TextRule
 
 # --------------------------------------------------------------------------- generic rules
 
 #: Scopes (see TextRule): "line" anywhere; "run" only in a run of >= 2 matching lines; "head" only
 #: before the first body paragraph; "tail" only after the last one; "marker" a heading that opens
 #: a trailing list: it and everything after it go, if it stands after the last body paragraph.
+#: Site-specific strips (Business Recorder's PSX ticker) are outlet rules, in the outlet's module.
 GENERIC_RULES: tuple[TextRule, ...] = (
-    TextRule("ticker_stock", r"[A-Z][A-Z0-9]{1,9} [\d,]+\.\d{2} (?:Increased By ▲|Decreased By ▼|No Change ▼) -?[\d,.]+ \(-?[\d.]+%\)", "run"),
-    TextRule("ticker_index", r"(?:BR100|BR30|KSE100|KSE30|ALLSHR|KMI30) [\d,]+(?:\.\d+)? (?:Increased|Decreased|No Change)(?: By)? -?[\d,.]+ \(-?[\d.]+%\)", "run"),
     TextRule("fx_strip", r"•?\s*(?:[A-Z]{3})/(?:USD|EUR|RUB) = [\d.]+ -?[\d.]+%", "run"),
     TextRule("ad_label", r"(?:Advertisement|ADVERTISEMENT|Advertising|Sponsored|Реклама|РЕКЛАМА|Жарнама)\s*:?"),
     TextRule("follow_us", r"(?:Follow|Subscribe to|Join) (?:us|our \w+) on (?:Instagram|Telegram|Facebook|X|Twitter|YouTube|WhatsApp|Google News|TikTok)(?: and \w+)?\s*[!.]?"),
@@ -123,9 +121,9 @@ class RuleSet:
 
 @lru_cache(maxsize=256)
 def rules_for(outlet: Outlet | None, when: date | None = None) -> RuleSet:
-    """Generic plus outlet rules valid on ``when`` (default: today)."""
+    """Generic plus outlet rules (named ``<outlet>:<name>``) valid on ``when`` (default: today)."""
     day = when or date.today()
-    extra = outlet.text_rules() if outlet is not None else ()
+    extra = outlet.qualified_text_rules() if outlet is not None else ()
     return RuleSet.of(tuple(r for r in GENERIC_RULES + extra if r.valid_on(day)))
 
 
@@ -311,20 +309,3 @@ def format_document(title: str, paragraphs: list[str]) -> str:
 def parse_document(text: str) -> list[str]:
     """The non-empty lines of a seed-format file (its first line is meant to be the headline)."""
     return [ln.strip() for ln in text.replace("\r\n", "\n").split("\n") if ln.strip()]
-
-
-class CleanPipeline:
-    """Applies the text rules of the item's outlet (valid on the fetch day) and assembles the corpus text."""
-
-    def process_item(self, item: Article) -> Article:
-        if item.status != FETCHED:
-            return item
-        when = date.fromisoformat(item.fetched_at[:10]) if item.fetched_at else None
-        item.text, paragraphs, removed = clean_text(item.title, item.paragraphs, get_outlet(item.outlet), when)
-        item.paragraphs = paragraphs
-        item.removed_lines = dict(sorted((Counter(item.removed_lines) + removed).items()))
-        if paragraphs:
-            item.status = WRITTEN
-        else:
-            item.status, item.reason = EMPTY, "no article text left after cleaning"
-        return item

@@ -33,16 +33,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 import rensa
-
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-
-    from crawler.items import Article
-    from pipelines.archive import Archive
 
 logger = logging.getLogger(__name__)
 
@@ -467,21 +461,30 @@ _WIRE_PATTERNS = [
         (agency, rf"\((?:{alt})\)\s*[-–—:]"),  # "(AFP) – ", "(Reuters) - "
         (agency, rf"©\s*\d{{4}}\s*(?:{alt})\b"),  # "© 2023 AFP"
         (agency, rf"\b[Ww]ith (?:inputs|input|additional reporting) from (?:{alt})\b"),
-        (agency, rf"^(?:{alt})\s+(?:Published|Updated)\b"),  # Brecorder byline "AFP Published 12 Nov..."
         (agency, rf"^(?:Source|Джерело|Источник):\s*(?:{alt})\b"),
     )
 ]
 
 
-def detect_wire(text: str, authors: Iterable[str] = ()) -> str | None:
-    """The news agency a text is credited to, from credit lines, datelines and bylines; None if none."""
+@lru_cache(maxsize=64)
+def _byline_patterns(bylines: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((agency, re.compile(b.replace("{agency}", f"(?:{alt})"))) for b in bylines for agency, alt in _AGENCIES.items())
+
+
+def detect_wire(text: str, authors: Iterable[str] = (), bylines: tuple[str, ...] = ()) -> str | None:
+    """The news agency a text is credited to, from credit lines, datelines and bylines; None if none.
+
+    ``bylines``: an outlet's own credit-line shapes, regexes with an ``{agency}`` placeholder
+    (``Outlet.wire_bylines``).
+    """
     for author in authors:
         for agency, alt in _AGENCIES.items():
             if re.fullmatch(rf"(?:{alt})(?: ?/ ?.*)?", author.strip()):
                 return agency
+    patterns = _WIRE_PATTERNS + list(_byline_patterns(bylines)) if bylines else _WIRE_PATTERNS
     for line in text.split("\n")[:40] + text.split("\n")[-5:]:
         line = line.strip()
-        for agency, pattern in _WIRE_PATTERNS:
+        for agency, pattern in patterns:
             if pattern.search(line):
                 return agency
     return None
@@ -495,83 +498,58 @@ def open_index(uri: str | None, namespace: str = "dedup") -> DedupIndex:
     return MemoryIndex()
 
 
-# --------------------------------------------------------------------------- the item pipeline
+def load_embedded(deltas: Iterable[bytes]) -> MemoryIndex:
+    """The embedded index: the union of an archive's delta files, compacted for fast lookups."""
+    index = MemoryIndex()
+    for data in deltas:
+        if data:
+            index.load_delta(data)
+    index.compact()
+    return index
 
 
-class DedupPipeline:
-    """Between cleaning and the archive: wire attribution for every text, and syndicated copies.
+# --------------------------------------------------------------------------- the run's decisions
 
-    The first archived copy of a story is canonical; a later copy becomes ``duplicate`` with
-    ``duplicate_of``, ``similarity`` and ``containment``, and gets no text file (its response stays
-    in the WARC). ``DEDUP_URI`` empty: the embedded index, loaded from and saved with the archive;
-    ``redis://...``: the index shared by every crawler using that Redis.
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the dedup step says of one text: its wire credit and, for a copy, what it copies."""
+
+    wire: str | None
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    containment: float | None = None
+    reason: str | None = None
+
+
+class Deduplicator:
+    """One run's copy decisions: the first archived copy of a story is canonical, later ones are copies.
+
+    The one home of "same canonical URL": an article whose docid was written earlier (in this run,
+    or in an earlier one: the index has it) is a copy of that docid. ``check`` blocks on Redis.
     """
 
-    def __init__(self, crawler: "Crawler", uri: str, namespace: str) -> None:
-        self.crawler = crawler
-        self.uri = uri
-        self.namespace = namespace
-        self.index: DedupIndex | None = None
+    def __init__(self, index: DedupIndex) -> None:
+        self.index = index
+        self._written: dict[str, str] = {}  # docid -> URL accepted in this run
 
-    @classmethod
-    def from_crawler(cls, crawler: "Crawler") -> "DedupPipeline":
-        from scrapy.exceptions import NotConfigured
-
-        if not crawler.settings.getbool("DEDUP_ENABLED", True):
-            raise NotConfigured
-        return cls(crawler, crawler.settings.get("DEDUP_URI") or "", crawler.settings.get("DEDUP_NAMESPACE") or "dedup")
-
-    async def open_spider(self) -> None:
-        import asyncio
-
-        from pipelines.archive import get_archive
-
-        archive = get_archive(self.crawler)
-        await archive.open()
-        self.index = await asyncio.to_thread(self._open_index, archive)
-
-    def _open_index(self, archive: "Archive") -> DedupIndex:
-        index = open_index(self.uri, self.namespace)
-        if isinstance(index, MemoryIndex):
-            loaded = sum(index.load_delta(data) for data in archive.load_dedup_deltas() if data)
-            index.compact()
-            logger.info("dedup: embedded index with %d documents from %s", loaded, archive.store.uri)
+    def check(self, docid: str, url: str, body: str, authors: Iterable[str] = (), bylines: tuple[str, ...] = ()) -> Verdict:
+        wire = detect_wire(body, authors, bylines)
+        if docid in self._written:
+            return Verdict(wire, docid, reason=f"same canonical URL as {self._written[docid]} written earlier in this run")
+        match = self.index.check_and_add(docid, fingerprint(body))
+        if match is None:
+            self._written[docid] = url
+            return Verdict(wire)
+        if match.canonical == docid:
+            reason = "same canonical URL archived earlier"
         else:
-            logger.info("dedup: shared index in %s", self.uri.split("@")[-1])
-        return index
+            reason = "exact copy" if match.exact else "near-duplicate (syndicated copy)"
+        return Verdict(wire, match.canonical, match.similarity, match.containment, reason)
 
-    async def process_item(self, item: "Article") -> "Article":
-        import asyncio
+    def delta(self) -> bytes | None:
+        """The embedded index's additions of this run (None with Redis: it keeps them itself)."""
+        return self.index.delta_bytes() if isinstance(self.index, MemoryIndex) else None
 
-        from crawler.items import DUPLICATE, WRITTEN
-
-        if item.status != WRITTEN:
-            return item
-        body = "\n".join(item.paragraphs)
-        item.wire = detect_wire(body, item.authors)
-        fp = fingerprint(body)
-        assert self.index is not None
-        if isinstance(self.index, MemoryIndex):
-            match = self.index.check_and_add(item.docid, fp)
-        else:
-            match = await asyncio.to_thread(self.index.check_and_add, item.docid, fp)
-        if match is not None:
-            item.status = DUPLICATE
-            item.duplicate_of = match.canonical
-            item.similarity, item.containment = match.similarity, match.containment
-            if match.canonical == item.docid:
-                item.reason = "same canonical URL archived earlier"
-            else:
-                item.reason = "exact copy" if match.exact else "near-duplicate (syndicated copy)"
-            self.crawler.stats.inc_value("dedup/duplicates")
-        return item
-
-    async def close_spider(self) -> None:
-        from pipelines.archive import get_archive
-
-        if isinstance(self.index, MemoryIndex):
-            delta = self.index.delta_bytes()
-            if delta:
-                get_archive(self.crawler).put_dedup_delta(delta)
-        if self.index is not None:
-            self.index.close()
+    def close(self) -> None:
+        self.index.close()

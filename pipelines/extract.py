@@ -7,26 +7,18 @@ under a ``SIGALRM`` deadline (``EXTRACT_TIMEOUT``), so one pathological page cos
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import multiprocessing
-import os
 import re
 import signal
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from datetime import date
 from typing import Any
 
 import charset_normalizer
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
-from scrapy.crawler import Crawler
 from w3lib.encoding import html_to_unicode
 
-from crawler.items import EMPTY, ERROR, FETCHED, SKIPPED, Article
-from crawler.outlets import get_outlet
+from pipelines.outlets import get_outlet
 from pipelines.clean import prune_html
 
 logger = logging.getLogger(__name__)
@@ -139,63 +131,3 @@ def _first_text(tree: lxml_html.HtmlElement, xpath: str) -> str | None:
 
 def _split_authors(value: str) -> list[str]:
     return [a.strip() for a in re.split(r";|,|\s+and\s+", value) if a.strip()]
-
-
-class ExtractPipeline:
-    """Runs :func:`extract_document` for fetched HTML articles in a pool of ``EXTRACT_WORKERS`` processes."""
-
-    def __init__(self, crawler: Crawler, workers: int, timeout: float) -> None:
-        self.crawler = crawler
-        self.workers = workers
-        self.timeout = timeout
-        self.pool: ProcessPoolExecutor | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ExtractPipeline":
-        workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
-        return cls(crawler, workers, crawler.settings.getfloat("EXTRACT_TIMEOUT", 60.0))
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-
-    def open_spider(self) -> None:
-        self.pool = self._new_pool()
-
-    def close_spider(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-    async def process_item(self, item: Article) -> Article:
-        if item.status != FETCHED:
-            return item
-        assert self.pool is not None
-        body, item.body = item.body, b""
-        try:
-            result = await asyncio.wrap_future(
-                self.pool.submit(extract_document, body, item.content_type, item.final_url or item.url, item.outlet, self.timeout)
-            )
-        except ExtractionTimeout:
-            item.status, item.reason = ERROR, f"extraction took longer than EXTRACT_TIMEOUT={self.timeout}s"
-            return item
-        except BrokenProcessPool as exc:
-            self.pool = self._new_pool()
-            item.status, item.reason = ERROR, f"extraction worker died: {exc}"
-            return item
-        except Exception as exc:
-            logger.exception("extraction of %s failed", item.url)
-            item.status, item.reason = ERROR, f"extraction failed: {type(exc).__name__}: {exc}"
-            return item
-        item.title = result["title"]
-        item.authors = result["authors"]
-        item.published = result["published"]
-        item.canonical_url = result["canonical_url"] or ""
-        item.language = item.language or result["language"] or ""
-        item.paragraphs = result["paragraphs"]
-        item.removed_lines = result["removed"]
-        spider = self.crawler.spider
-        since: date | None = getattr(spider, "since", None)
-        if since and item.published and item.published[:10] < since.isoformat():
-            item.status, item.reason = SKIPPED, f"published {item.published[:10]}, before since={since.isoformat()}"
-        elif not item.paragraphs:
-            item.status, item.reason = EMPTY, "no article text could be extracted"
-        return item

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
 import time
 from typing import Any
 
+from pipelines.layout import lock_key
+from pipelines.process import is_alive, this_process
 from pipelines.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -29,13 +29,12 @@ class RunLocked(RuntimeError):
 class RunLock:
     def __init__(self, store: Store, outlet: str, run_id: str, ttl: float = 3600.0, wait: float = 0.0) -> None:
         self.store = store
-        self.key = f"locks/{outlet}.json"
+        self.key = lock_key(outlet)
         self.outlet = outlet
         self.run_id = run_id
         self.ttl = ttl
         self.wait = wait
-        self.host = socket.gethostname()
-        self.pid = os.getpid()
+        self.host, self.pid = this_process()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -55,13 +54,8 @@ class RunLock:
     def _stale(self, info: dict[str, Any]) -> str | None:
         if info.get("expires_at", 0) < time.time():
             return "expired"
-        if info.get("host") == self.host and isinstance(info.get("pid"), int):
-            try:
-                os.kill(info["pid"], 0)
-            except ProcessLookupError:
-                return f"its process {info['pid']} is gone"
-            except PermissionError:
-                return None
+        if not is_alive(info.get("host"), info.get("pid")):
+            return f"its process {info['pid']} is gone"
         return None
 
     def acquire(self) -> None:

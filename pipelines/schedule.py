@@ -1,6 +1,6 @@
 """The scheduler service: starts ``scrapy crawl <outlet>`` at the cron times of ``deploy/schedule.toml``.
 
-Each crawl is a subprocess; its exit code (see ``crawler/commands/crawl.py``) is logged with its
+Each crawl is a subprocess; its exit code (see ``pipelines/crawljob.py``) is logged with its
 meaning. A job whose previous run is still going when its next tick comes is not started again
 here; across machines the archive's run lock does the same (exit 75).
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -18,9 +17,10 @@ from pathlib import Path
 
 from croniter import croniter
 
-logger = logging.getLogger("schedule")
+from pipelines import layout
+from pipelines.crawljob import EXIT_REFUSED, crawl_command, meaning
 
-MEANING = {0: "complete", 1: "could not start", 2: "incomplete (uploads pending or stopped early)", 75: "refused: another run holds the lock"}
+logger = logging.getLogger("schedule")
 
 
 @dataclass
@@ -32,12 +32,7 @@ class Job:
     process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "scrapy", "crawl", self.outlet]
-        for key, value in self.args.items():
-            cmd += ["-a", f"{key}={value}"]
-        for key, value in self.settings.items():
-            cmd += ["-s", f"{key}={value}"]
-        return cmd
+        return crawl_command(self.outlet, self.args, self.settings)
 
     def next_after(self, when: datetime) -> datetime:
         return croniter(self.cron, when).get_next(datetime)
@@ -57,7 +52,7 @@ def _finished(job: Job) -> int | None:
     if job.process is None or job.process.poll() is None:
         return None
     code = job.process.returncode
-    logger.log(logging.INFO if code == 0 else logging.WARNING, "crawl %s exited %d: %s", job.outlet, code, MEANING.get(code, "failed"))
+    logger.log(logging.INFO if code == 0 else logging.WARNING, "crawl %s exited %d: %s", job.outlet, code, meaning(code))
     job.process = None
     return code
 
@@ -72,7 +67,7 @@ def run_once(jobs: list[Job], cwd: Path) -> int:
         assert job.process is not None
         job.process.wait()
         codes.append(_finished(job) or 0)
-    return max(codes, default=0, key=lambda c: (c not in (0, 75), c))
+    return max(codes, default=0, key=lambda c: (c not in (0, EXIT_REFUSED), c))
 
 
 def serve(jobs: list[Job], cwd: Path) -> None:
@@ -96,14 +91,14 @@ def serve(jobs: list[Job], cwd: Path) -> None:
 
 
 def active_jobs(redis_url: str, outlet: str) -> list[str]:
-    """Frontier jobs of ``outlet`` that have requests waiting (see crawler/frontier.py for the keys)."""
+    """Frontier jobs of ``outlet`` that have requests waiting (keys: pipelines/layout.py)."""
     import redis
 
     r = redis.Redis.from_url(redis_url)
     jobs = []
-    for key in r.scan_iter(f"frontier:{outlet}:*:requests", count=1000):
+    for key in r.scan_iter(layout.FRONTIER_REQUESTS_PATTERN.format(outlet=outlet), count=1000):
         if r.zcard(key):
-            jobs.append(key.decode().split(":")[2])
+            jobs.append(layout.frontier_job_of(key.decode()))
     return sorted(jobs)
 
 
@@ -115,9 +110,9 @@ def work(outlets: list[str], redis_url: str, cwd: Path, extra: list[str], once: 
         for outlet in outlets:
             for job in active_jobs(redis_url, outlet):
                 logger.info("joining crawl %s, frontier job %s", outlet, job)
-                cmd = [sys.executable, "-m", "scrapy", "crawl", outlet, "-s", f"SCHEDULER_URI={redis_url}", "-s", f"FRONTIER_JOB={job}", *extra]
+                cmd = crawl_command(outlet, settings={"SCHEDULER_URI": redis_url, "FRONTIER_JOB": job}, extra=extra)
                 code = subprocess.run(cmd, cwd=cwd).returncode
-                logger.log(logging.INFO if code == 0 else logging.WARNING, "crawl %s (job %s) exited %d: %s", outlet, job, code, MEANING.get(code, "failed"))
+                logger.log(logging.INFO if code == 0 else logging.WARNING, "crawl %s (job %s) exited %d: %s", outlet, job, code, meaning(code))
                 worst = max(worst, code)
                 joined = True
         if once:

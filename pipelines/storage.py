@@ -44,6 +44,18 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+def write_atomic(path: Path, data: bytes | None = None, source: Path | None = None) -> None:
+    """Write ``data`` (or a copy of ``source``) to ``path`` under a temporary name, then rename:
+    a reader sees the whole file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    if source is not None:
+        shutil.copyfile(source, tmp)
+    else:
+        tmp.write_bytes(data or b"")
+    os.replace(tmp, path)
+
+
 class FileStore:
     """A folder. Writes go to a temporary name and are renamed, so a key is whole or absent."""
 
@@ -63,18 +75,10 @@ class FileStore:
         return path
 
     def put_file(self, path: Path, key: str) -> None:
-        dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, dest)
+        write_atomic(self._path(key), source=path)
 
     def put_bytes(self, data: bytes, key: str) -> None:
-        dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+        write_atomic(self._path(key), data)
 
     def get_bytes(self, key: str) -> bytes | None:
         try:
@@ -215,6 +219,10 @@ class Spool:
         path = self.dir / key
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+    def put(self, key: str, data: bytes) -> None:
+        """Stage ``data`` under ``key``, whole or not at all."""
+        write_atomic(self.dir / key, data)
 
     def pending(self, under: str = "") -> Iterator[str]:
         """Keys of files waiting for upload (``.open`` WARCs and temp files excluded)."""

@@ -8,19 +8,13 @@ row's URL, every text file present with the recorded SHA-256, and no ``.open`` f
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from typing import Any
 
 from pipelines import warc
-from pipelines.archive import MARKER
+from pipelines.manifest import parse_manifest
+from pipelines.reader import completed_runs, read_manifest_text
 from pipelines.storage import Store, open_store
-
-
-def completed_runs(store: Store, since_day: str = "") -> list[str]:
-    """Prefixes of runs whose completion marker exists (optionally from ``since_day`` YYYY-MM-DD on)."""
-    start = f"runs/{since_day}" if since_day else ""
-    return sorted(k.rsplit("/", 1)[0] for k in store.list_keys("runs/", start_after=start) if k.endswith("/" + MARKER))
 
 
 def verify_run(store: Store, prefix: str) -> tuple[list[str], dict[str, Any]]:
@@ -38,31 +32,33 @@ def verify_run(store: Store, prefix: str) -> tuple[list[str], dict[str, Any]]:
                 pass
         except Exception as exc:  # warcio's ArchiveLoadFailed on a digest mismatch
             problems.append(f"{key}: warcio: {exc}")
-    manifest = (store.get_bytes(f"{prefix}/manifest.jsonl") or b"").decode("utf-8")
-    rows = [json.loads(line) for line in manifest.splitlines() if line.strip()]
+    manifest = read_manifest_text(store, prefix)
+    rows = parse_manifest(manifest)
+    if len(rows) < sum(1 for line in manifest.splitlines() if line.strip()):
+        problems.append(f"{prefix}: manifest line {len(rows) + 1} is not a complete row")
     text_keys = {k for k in keys if "/text/" in k}
     for row in rows:
-        if row.get("warc_key"):
-            data = warcs.get(row["warc_key"])
+        if row.warc_key and row.warc_offset is not None and row.warc_length is not None:
+            data = warcs.get(row.warc_key)
             if data is None:
-                problems.append(f"{prefix}: row {row['url']}: WARC {row['warc_key']} missing")
+                problems.append(f"{prefix}: row {row.url}: WARC {row.warc_key} missing")
             else:
                 try:
-                    rec = warc.read_record(data, row["warc_offset"], row["warc_length"])
+                    rec = warc.read_record(data, row.warc_offset, row.warc_length)
                 except Exception as exc:
-                    problems.append(f"{prefix}: row {row['url']}: no record at its offset ({exc})")
+                    problems.append(f"{prefix}: row {row.url}: no record at its offset ({exc})")
                 else:
-                    if rec.rec_type != "response" or rec.record_id != row["warc_record_id"]:
-                        problems.append(f"{prefix}: row {row['url']}: offset points to {rec.rec_type} {rec.record_id}")
-        if row.get("text_key"):
-            data = store.get_bytes(row["text_key"])
+                    if rec.rec_type != "response" or rec.record_id != row.warc_record_id:
+                        problems.append(f"{prefix}: row {row.url}: offset points to {rec.rec_type} {rec.record_id}")
+        if row.text_key:
+            data = store.get_bytes(row.text_key)
             if data is None:
-                problems.append(f"{prefix}: text {row['text_key']} missing")
-            elif hashlib.sha256(data).hexdigest() != row["text_sha256"]:
-                problems.append(f"{prefix}: text {row['text_key']} SHA-256 differs from the manifest")
-            text_keys.discard(row["text_key"])
+                problems.append(f"{prefix}: text {row.text_key} missing")
+            elif hashlib.sha256(data).hexdigest() != row.text_sha256:
+                problems.append(f"{prefix}: text {row.text_key} SHA-256 differs from the manifest")
+            text_keys.discard(row.text_key)
     problems += [f"{prefix}: text file {k} has no manifest row" for k in sorted(text_keys)]
-    report = {"prefix": prefix, "rows": len(rows), "statuses": dict(Counter(r["status"] for r in rows)), "warc_files": len(warcs)}
+    report = {"prefix": prefix, "rows": len(rows), "statuses": dict(Counter(r.status for r in rows)), "warc_files": len(warcs)}
     return problems, report
 
 

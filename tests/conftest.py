@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from crawler.mirror import MirrorServer, serve
-from pipelines.__main__ import crawl_command
+from pipelines.dev.mirror import MirrorServer, serve
+from pipelines.crawljob import mirror_crawl_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ROOT / "tests" / "sites"
@@ -109,7 +109,7 @@ def run_crawl(
     """Run ``scrapy crawl`` against the mirror as a subprocess; its log is returned for diagnosis."""
     merged = {"ARCHIVE_SPOOL_DIR": str(spool), "EXTRACT_WORKERS": "2", "LOG_LEVEL": "INFO"}
     merged.update({k: str(v) for k, v in (settings or {}).items()})
-    cmd = crawl_command(outlet, server.base_url, archive, merged, {k: str(v) for k, v in (args or {}).items()})
+    cmd = mirror_crawl_command(outlet, server.base_url, archive, merged, {k: str(v) for k, v in (args or {}).items()})
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     return CrawlResult(proc.returncode, proc.stderr + proc.stdout)
 
@@ -118,7 +118,7 @@ def crawl_popen(outlet: str, server: MirrorServer, archive: str, spool: Path, se
     merged = {"ARCHIVE_SPOOL_DIR": str(spool), "EXTRACT_WORKERS": "2", "LOG_LEVEL": "INFO"}
     merged.update({k: str(v) for k, v in (settings or {}).items()})
     out = open(log, "wb") if log else subprocess.DEVNULL
-    return subprocess.Popen(crawl_command(outlet, server.base_url, archive, merged), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen(mirror_crawl_command(outlet, server.base_url, archive, merged), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 def expected(outlet: str, edition: str | None = None) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Fixture articles -> expected corpus text, shared by the golden tests and their regeneration.
 
 ``python tests/golden_tool.py [OUTLET...]`` rewrites ``tests/golden/<outlet>/<docid>.txt`` from the
-fixture pages with the current extraction and cleaning code. Golden files are the reviewed
-expectation: regenerate only on purpose and read the diff before committing it.
+fixture pages with the current extraction and cleaning code, and ``tests/golden/<outlet>/INDEX.json``
+(docid -> the article URL and its fixture page, relative to ``tests/sites/<outlet>/``), since a docid
+is a hash of the canonical URL. Golden files are the reviewed expectation: regenerate only on
+purpose and read the diff before committing it.
 """
 
 from __future__ import annotations
@@ -16,21 +18,24 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.outlets import all_outlets, get_outlet  # noqa: E402
-from pipelines.archive import docid_for  # noqa: E402
+from pipelines.outlets import all_outlets, get_outlet  # noqa: E402
+from pipelines.manifest import docid_for  # noqa: E402
 from pipelines.clean import clean_text  # noqa: E402
 from pipelines.extract import extract_document  # noqa: E402
 
 SITES = ROOT / "tests" / "sites"
 GOLDEN = ROOT / "tests" / "golden"
+#: per outlet, which fixture page each golden text comes from
+INDEX = "INDEX.json"
 
 
 def expectation_files(outlet: str) -> list[Path]:
     return sorted((SITES / outlet).glob("expected*.json"))
 
 
-def written_pages(outlet: str) -> Iterator[tuple[str, bytes, str]]:
-    """(article URL, page bytes, content type) of every fixture article expected to be written."""
+def written_page_files(outlet: str) -> Iterator[tuple[str, str, str]]:
+    """(article URL, fixture file relative to tests/sites/<outlet>/, content type) of every fixture
+    article expected to be written."""
     site = json.loads((SITES / outlet / "site.json").read_text(encoding="utf-8"))["routes"]
     for exp_file in expectation_files(outlet):
         for url, exp in json.loads(exp_file.read_text(encoding="utf-8"))["articles"].items():
@@ -38,7 +43,13 @@ def written_pages(outlet: str) -> Iterator[tuple[str, bytes, str]]:
                 continue
             parts = urlsplit(url)
             route = site[parts.path + (f"?{parts.query}" if parts.query else "")]
-            yield url, (SITES / outlet / route["file"]).read_bytes(), route.get("content_type", "text/html")
+            yield url, route["file"], route.get("content_type", "text/html")
+
+
+def written_pages(outlet: str) -> Iterator[tuple[str, bytes, str]]:
+    """(article URL, page bytes, content type) of every fixture article expected to be written."""
+    for url, page, ctype in written_page_files(outlet):
+        yield url, (SITES / outlet / page).read_bytes(), ctype
 
 
 def expected_text(outlet: str, url: str, body: bytes, content_type: str) -> tuple[str, str]:
@@ -48,17 +59,29 @@ def expected_text(outlet: str, url: str, body: bytes, content_type: str) -> tupl
     return docid_for(result["canonical_url"] or url), text
 
 
+def golden_texts(outlet: str) -> Iterator[tuple[str, str, str, str]]:
+    """(docid, corpus text, article URL, fixture page path) of every fixture article expected to be written."""
+    for url, page, ctype in written_page_files(outlet):
+        docid, text = expected_text(outlet, url, (SITES / outlet / page).read_bytes(), ctype)
+        yield docid, text, url, page
+
+
+def render_index(entries: dict[str, dict[str, str]]) -> str:
+    """INDEX.json as written: docid -> {"url", "page"}, keys sorted, UTF-8, final newline."""
+    return json.dumps(entries, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
 def regenerate(outlet: str) -> int:
     out = GOLDEN / outlet
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.txt"):
         old.unlink()
-    n = 0
-    for url, body, ctype in written_pages(outlet):
-        docid, text = expected_text(outlet, url, body, ctype)
+    index: dict[str, dict[str, str]] = {}
+    for docid, text, url, page in golden_texts(outlet):
         (out / f"{docid}.txt").write_bytes(text.encode("utf-8"))
-        n += 1
-    return n
+        index[docid] = {"url": url, "page": page}
+    (out / INDEX).write_text(render_index(index), encoding="utf-8")
+    return len(index)
 
 
 if __name__ == "__main__":

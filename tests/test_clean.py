@@ -8,9 +8,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from crawler.outlets import Edition, Outlet, TextRule
+from pipelines.outlets import Edition, Outlet, TextRule
 from pipelines.clean import clean_lines, rules_for
-from pipelines.quality import LABELED, doc_lines, fixture_docs, generic_pages, score_lines, seed_docs, word_f1
+from tests.quality import LABELED, doc_lines, fixture_docs, generic_pages, score_lines, seed_docs, word_f1
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = LABELED / "seeds"
@@ -96,8 +96,8 @@ def test_dated_outlet_rules_clean_old_texts_with_the_rules_of_their_time() -> No
     outlet = Outlet(
         name="dated", title="Dated", country="XX", base_url="https://example.org", domains=("example.org",),
         editions={"en": Edition(language="en")}, default_edition="en",
-        junk_line_patterns=(TextRule("old_promo", r"Subscribe to the Daily Paper", valid_until=date(2025, 1, 1)),),
+        text_rules=(TextRule("old_promo", r"Subscribe to the Daily Paper", valid_until=date(2025, 1, 1)),),
     )
     lines = ["A first paragraph that is long enough to count as the body of this story, surely.", "Subscribe to the Daily Paper"]
-    assert clean_lines(lines, "T", rules_for(outlet, date(2024, 6, 1))).counts == {"old_promo": 1}
+    assert clean_lines(lines, "T", rules_for(outlet, date(2024, 6, 1))).counts == {"dated:old_promo": 1}
     assert clean_lines(lines, "T", rules_for(outlet, date(2026, 6, 1))).lines == lines

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import asdict, fields
 import re
 import subprocess
 import sys
@@ -21,23 +22,32 @@ import boto3
 import pytest
 from fastwarc.warc import ArchiveIterator as FastIterator
 
-from crawler.mirror import MirrorServer, serve
-from crawler.outlets import all_outlets
+from pipelines.dev.mirror import MirrorServer, serve
+from pipelines.outlets import all_outlets
 from pipelines import warc
 from pipelines.storage import Store, open_store
-from pipelines.verify import completed_runs, verify_run
+from pipelines.manifest import ManifestRow
+from pipelines.reader import completed_runs, read_manifest_text, read_rows, read_summary
+from pipelines.verify import verify_run
 from tests.conftest import GOLDEN, SITES, expected, run_crawl
 
 OUTLETS = sorted(all_outlets())
 
 
+ROW_FIELDS = [f.name for f in fields(ManifestRow)]
+
+
 def run_files(store: Store, prefix: str) -> dict[str, Any]:
+    """A completed run as a reader sees it; every manifest line has exactly the ManifestRow schema."""
     keys = store.list_keys(prefix + "/")
-    rows = [json.loads(line) for line in (store.get_bytes(f"{prefix}/manifest.jsonl") or b"").decode().splitlines()]
+    lines = read_manifest_text(store, prefix).splitlines()
+    assert [list(json.loads(line)) for line in lines] == [ROW_FIELDS] * len(lines), "manifest rows follow ManifestRow"
+    rows = read_rows(store, prefix)
+    assert len(rows) == len(lines)
     return {
         "keys": keys,
-        "rows": {r["url"]: r for r in rows},
-        "summary": json.loads(store.get_bytes(f"{prefix}/summary.json") or b"{}"),
+        "rows": {r.url: asdict(r) for r in rows},
+        "summary": read_summary(store, prefix),
         "texts": {k.rsplit("/", 1)[-1]: store.get_bytes(k) for k in keys if "/text/" in k},
         "warcs": {k: store.get_bytes(k) for k in keys if k.endswith(".warc.gz")},
     }

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.mirror import serve
+from pipelines.dev.mirror import serve
 from pipelines import warc
 from pipelines.storage import open_store
-from pipelines.verify import completed_runs, verify_run
+from pipelines.reader import completed_runs
+from pipelines.verify import verify_run
 from tests.conftest import crawl_popen, expected, run_crawl
 from tests.test_crawl import assert_archive_sound, run_files
 

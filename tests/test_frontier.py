@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from crawler.mirror import serve
+from pipelines.dev.mirror import serve
 from pipelines.storage import open_store
-from pipelines.verify import completed_runs
+from pipelines.reader import completed_runs
 from tests.conftest import REDIS_URL, crawl_popen, expected
 from tests.test_crawl import assert_archive_sound, run_files
 

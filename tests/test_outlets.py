@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.outlets import all_outlets, get_outlet
-from tests.golden_tool import GOLDEN, SITES, expected_text, expectation_files, written_pages
+from pipelines.outlets import all_outlets, get_outlet
+from tests.golden_tool import GOLDEN, INDEX, SITES, expected_text, expectation_files, golden_texts, render_index, written_pages
 
 OUTLETS = sorted(all_outlets())
 
@@ -18,7 +18,8 @@ OUTLETS = sorted(all_outlets())
 def test_scrapy_list_shows_every_outlet() -> None:
     out = subprocess.run([sys.executable, "-m", "scrapy", "list"], capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["brecorder", "orda", "pravda"]
+    assert OUTLETS, "the registry finds the outlet modules"
+    assert out.stdout.split() == OUTLETS
 
 
 @pytest.mark.parametrize("outlet", OUTLETS)
@@ -41,6 +42,18 @@ def test_golden_texts_byte_for_byte(outlet: str) -> None:
         assert not golden.startswith(b"\xef\xbb\xbf") and b"\r" not in golden
         title, _, rest = golden.decode("utf-8").partition("\n\n")
         assert title and "\n" not in title and rest, "headline, blank line, body"
+
+
+@pytest.mark.parametrize("outlet", OUTLETS)
+def test_golden_index_names_the_fixture_page_of_every_golden(outlet: str) -> None:
+    index_file = GOLDEN / outlet / INDEX
+    assert index_file.is_file(), f"no tests/golden/{outlet}/{INDEX}: run python tests/golden_tool.py {outlet}"
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    want = {docid: {"url": url, "page": page} for docid, _, url, page in golden_texts(outlet)}
+    assert index == want, f"tests/golden/{outlet}/{INDEX} is stale: run python tests/golden_tool.py {outlet}"
+    assert set(index) == {p.stem for p in (GOLDEN / outlet).glob("*.txt")}, "one index entry per golden text"
+    assert all((SITES / outlet / e["page"]).is_file() for e in index.values())
+    assert index_file.read_text(encoding="utf-8") == render_index(want), "the index is written sorted, as golden_tool writes it"
 
 
 @pytest.mark.parametrize("outlet", OUTLETS)

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from crawler.mirror import serve
+from pipelines.dev.mirror import serve
+from pipelines.outlets import all_outlets
 from pipelines.schedule import load_jobs
 from pipelines.storage import open_store
-from pipelines.verify import completed_runs
+from pipelines.reader import completed_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_shipped_schedule_parses_and_runs_each_outlet_hourly() -> None:
     jobs = {j.outlet: j for j in load_jobs(ROOT / "deploy" / "schedule.toml")}
-    assert sorted(jobs) == ["brecorder", "orda", "pravda"]
+    assert all_outlets() and sorted(jobs) == sorted(all_outlets()), "the shipped schedule crawls exactly the registry's outlets"
     t = datetime(2026, 11, 25, 10, 7, tzinfo=UTC)
     assert jobs["brecorder"].next_after(t) == datetime(2026, 11, 25, 11, 5, tzinfo=UTC)
     assert jobs["orda"].next_after(t) == datetime(2026, 11, 25, 10, 25, tzinfo=UTC)

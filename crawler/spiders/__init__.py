@@ -1,11 +1,11 @@
 """One spider per outlet module, generated from the registry: ``scrapy crawl <outlet>``.
 
-Adding an outlet module under ``crawler/outlets/`` adds its spider; there is nothing to edit here.
+Adding an outlet module under ``pipelines/outlets/`` adds its spider; there is nothing to edit here.
 """
 
 from __future__ import annotations
 
-from crawler.outlets import all_outlets
+from pipelines.outlets import all_outlets
 from crawler.spiders.outlet import OutletSpider
 
 

@@ -22,9 +22,10 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
+from crawler.extensions import ArchiveExtension
 from crawler.items import ERROR, FETCHED, SKIPPED, Article
-from crawler.outlets import Outlet, get_outlet
-from pipelines.archive import Archive, get_archive
+from pipelines.archive import Archive
+from pipelines.outlets import Outlet, get_outlet
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +116,26 @@ class OutletSpider(Spider):
     def absolute(self, path_or_url: str) -> str:
         return urljoin(self.base_url + "/", path_or_url)
 
+    # ------------------------------------------------------------------ run policy
+
+    def too_old(self, published: str | None) -> str | None:
+        """Why an article published then is out of this run (``-a since=``), or None.
+
+        Asked at discovery (the feed's or sitemap's date) and after extraction (the page's date).
+        """
+        day = _parse_day(published)
+        if self.since and day and day < self.since:
+            return f"published {day.isoformat()}, before since={self.since.isoformat()}"
+        return None
+
+    def is_archived(self, url: str) -> bool:
+        return self._archive is not None and not self.recrawl and self._archive.is_archived(url)
+
     # ------------------------------------------------------------------ start
 
     async def start(self) -> AsyncIterator[Any]:
-        self._archive = get_archive(self.crawler)
-        await self._archive.open()
+        ext = self.crawler.get_extension(ArchiveExtension)
+        self._archive = await ext.opened() if ext is not None else None
         ed = self.edition
         for path in ed.feeds:
             yield self._source(path, self.parse_feed, "feed", priority=30)
@@ -225,13 +241,11 @@ class OutletSpider(Spider):
         stats = self.crawler.stats
         if url in self._scheduled:
             return
-        day = _parse_day(published)
-        if self.since and day and day < self.since:
+        if self.too_old(published):
             self._scheduled.add(url)
             stats.inc_value("articles/skipped_before_since")
             return
-        assert self._archive is not None
-        if not self.recrawl and self._archive.is_archived(url):
+        if self.is_archived(url):
             self._scheduled.add(url)
             stats.inc_value("articles/already_archived")
             return

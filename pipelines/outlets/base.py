@@ -1,16 +1,24 @@
 """Outlets are declared as data, one module each, so adding an outlet means adding one file.
 
-A module in ``crawler.outlets`` defines a module-level ``OUTLET = Outlet(...)``; the
-registry in ``crawler.outlets`` discovers it. Paths are relative to ``base_url`` so that
+A module in ``pipelines.outlets`` defines a module-level ``OUTLET = Outlet(...)``; the
+registry in ``pipelines.outlets`` discovers it. Paths are relative to ``base_url`` so that
 the same declaration drives a crawl of the live site and of a mirror (``-a base_url=``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlsplit
+
+
+#: where a text rule applies, see :class:`TextRule`.
+SCOPES: tuple[str, ...] = ("line", "run", "head", "tail", "marker")
+#: a rule's short name: snake_case, what the rule removes (``masthead_logo``, ``support_us``).
+RULE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+#: a rule's key in the manifest: a generic rule's name, or ``<outlet>:<name>``.
+_RULE_KEY = re.compile(rf"(?:[a-z0-9][a-z0-9_.-]*:)?{RULE_NAME.pattern}")
 
 
 @dataclass(frozen=True)
@@ -24,14 +32,37 @@ class TextRule:
     their time (a site redesign retires a rule instead of deleting it).
     """
 
+    #: the rule's id, recorded in the manifest's ``removed_lines``: snake_case for a generic rule
+    #: (``ad_label``); an outlet rule is declared with a short snake_case name and keyed
+    #: ``<outlet>:<name>`` (``brecorder:masthead_logo``) by :meth:`Outlet.qualified_text_rules`.
     name: str
     pattern: str
     scope: str = "line"
     valid_from: date | None = None
     valid_until: date | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _RULE_KEY.fullmatch(self.name):
+            raise ValueError(f"text rule name {self.name!r} is not snake_case (or <outlet>:<snake_case>)")
+        if self.scope not in SCOPES:
+            raise ValueError(f"text rule {self.name!r}: scope {self.scope!r} is not one of {', '.join(SCOPES)}")
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ValueError(f"text rule {self.name!r}: bad pattern: {exc}") from None
+
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (self.valid_until is None or day < self.valid_until)
+
+
+def line_rule(name: str, regex: str, scope: str = "line", *, valid_from: date | None = None, valid_until: date | None = None) -> TextRule:
+    """An outlet text rule from a regex written from the line's start (``^...``).
+
+    The regex must match the start of the (stripped) line; ending it with ``$`` makes it match the
+    whole line, otherwise the rest of the line is free (``^Read also:`` takes "Read also: ...").
+    ``name`` is the short snake_case id of what the rule removes; the manifest key is ``<outlet>:<name>``.
+    """
+    return TextRule(name, regex[:-1] if regex.endswith("$") else f"(?:{regex}).*", scope, valid_from, valid_until)
 
 
 @dataclass(frozen=True)
@@ -70,14 +101,34 @@ class Outlet:
     #: XPath expressions of boilerplate nodes removed before extraction
     #: (ticker bars, ad slots, share widgets, related/latest lists, promos).
     remove_xpaths: tuple[str, ...] = ()
-    #: whole text lines removed after extraction (outlet-specific promos): a regex (a ``line``
-    #: rule valid forever, named ``<outlet>:<regex>``) or a :class:`TextRule`.
-    junk_line_patterns: tuple[str | TextRule, ...] = ()
+    #: text lines removed after extraction (outlet-specific promos, tickers, chrome): named rules
+    #: (:func:`line_rule` or :class:`TextRule`), each with a short snake_case name unique in the
+    #: outlet; the manifest counts them as ``<outlet>:<name>``.
+    text_rules: tuple[TextRule, ...] = ()
+    #: the outlet's own wire credit lines, regexes with an ``{agency}`` placeholder
+    #: (e.g. a byline "AFP Published 12 Nov, 2023"); generic credit lines are in pipelines/dedup.py
+    wire_bylines: tuple[str, ...] = ()
     #: free-form notes for operators (robots quirks, bot protection...).
     notes: str = ""
     _compiled: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _qualified: tuple[TextRule, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for rule in self.text_rules:
+            if not isinstance(rule, TextRule):
+                raise TypeError(f"outlet {self.name!r}: text rule {rule!r} is not a TextRule; declare it with line_rule(name, regex)")
+            if not RULE_NAME.fullmatch(rule.name):
+                raise ValueError(
+                    f"outlet {self.name!r}: text rule name {rule.name!r} must be a short snake_case name "
+                    "(the manifest key <outlet>:<name> is made from it)"
+                )
+            if rule.name in seen:
+                raise ValueError(f"outlet {self.name!r}: two text rules are named {rule.name!r}")
+            seen.add(rule.name)
+        object.__setattr__(self, "_qualified", tuple(replace(r, name=f"{self.name}:{r.name}") for r in self.text_rules))
 
     def edition(self, name: str | None = None) -> Edition:
         key = name or self.default_edition
@@ -104,12 +155,9 @@ class Outlet:
             return False
         return pattern.search(path) is not None
 
-    def text_rules(self) -> tuple[TextRule, ...]:
-        """The outlet's rules; a plain regex matches from the line's start (``re.match``)."""
-        return tuple(
-            p if isinstance(p, TextRule) else TextRule(f"{self.name}:{p[:60]}", p[:-1] if p.endswith("$") else f"(?:{p}).*")
-            for p in self.junk_line_patterns
-        )
+    def qualified_text_rules(self) -> tuple[TextRule, ...]:
+        """The outlet's text rules named by their manifest key, ``<outlet>:<name>``."""
+        return self._qualified
 
     def owns_host(self, host: str) -> bool:
         host = host.lower().split(":")[0]

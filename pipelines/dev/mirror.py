@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 FIXED_DATE = "Wed, 25 Nov 2026 00:00:00 GMT"
-SITES_DIR = Path(__file__).resolve().parent.parent / "tests" / "sites"
+SITES_DIR = Path(__file__).resolve().parents[2] / "tests" / "sites"  # the fixture sites of a source checkout
 NOT_FOUND = b"<!doctype html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"
 
 

@@ -18,7 +18,7 @@ Not confirmed against the live site: sitemap paths (``/sitemap.xml`` index with 
 
 from __future__ import annotations
 
-from crawler.outlets.base import Edition, Outlet
+from pipelines.outlets.base import Edition, Outlet, line_rule
 
 OUTLET: Outlet = Outlet(
     name="brecorder",
@@ -79,25 +79,30 @@ OUTLET: Outlet = Outlet(
         "//div[contains(@class,'tabs')]",
         "//nav[contains(@class,'pagination')]",
     ),
-    junk_line_patterns=(
-        # PSX ticker lines (TICKER_PATTERNS.md)
-        r"^[A-Z][A-Z0-9]{1,9} [\d,]+\.\d{2} (?:Increased By ▲|Decreased By ▼|No Change ▼) -?[\d,.]+ \(-?[\d.]+%\)$",
-        r"^(?:BR100|BR30|KSE100|KSE30|ALLSHR|KMI30) [\d,]+(?:\.\d+)? (?:Increased|Decreased) By -?[\d,.]+ \(-?[\d.]+%\)$",
+    text_rules=(
+        # PSX ticker lines (TICKER_PATTERNS.md), removed only inside a run of two or more: a single
+        # look-alike line may be a sentence of a markets story
+        line_rule("ticker_stock", r"^[A-Z][A-Z0-9]{1,9} [\d,]+\.\d{2} (?:Increased By ▲|Decreased By ▼|No Change ▼) -?[\d,.]+ \(-?[\d.]+%\)$", "run"),
+        line_rule("ticker_index", r"^(?:BR100|BR30|KSE100|KSE30|ALLSHR|KMI30) [\d,]+(?:\.\d+)? (?:Increased|Decreased|No Change)(?: By)? -?[\d,.]+ \(-?[\d.]+%\)$", "run"),
         # masthead
-        r"^Brecorder Logo$",
-        r"^(?:[A-Z][a-z]{2} \d{1,2}, \d{4} )?PRINT EDITION ► BR MARKETS ► Dollar to PKR ►$",
+        line_rule("masthead_logo", r"^Brecorder Logo$"),
+        line_rule("masthead_links", r"^(?:[A-Z][a-z]{2} \d{1,2}, \d{4} )?PRINT EDITION ► BR MARKETS ► Dollar to PKR ►$"),
         # byline + timestamp line, e.g. "AFP Published 12 Nov, 2023 05:28pm"
-        r"^.{1,80}? (?:Published|Updated) \d{1,2} [A-Z][a-z]{2}, \d{4} \d{1,2}:\d{2}[ap]m$",
+        line_rule("byline_timestamp", r"^.{1,80}? (?:Published|Updated) \d{1,2} [A-Z][a-z]{2}, \d{4} \d{1,2}:\d{2}[ap]m$"),
         # ad labels, comments widget, related list footer
-        r"^(?i:advertisement)$",
-        r"^Comments$",
-        r"^\d+ characters$",
-        r"^Read more stories$",
-        r"^Read more:$",
+        line_rule("ad_label", r"^(?i:advertisement)$"),
+        line_rule("comments_heading", r"^Comments$"),
+        line_rule("comment_counter", r"^\d+ characters$"),
+        line_rule("read_more_stories", r"^Read more stories$"),
+        line_rule("read_more", r"^Read more:$"),
         # promos and sign-off
-        r"^Follow (?:us|BR|Business Recorder)\b.*\b(?:Google News|WhatsApp|Facebook|Twitter|X|Instagram|LinkedIn)\b.*$",
-        r"^BR Research is now on WhatsApp\b.*$",
-        r"^Copyright Business Recorder, \d{4}$",
+        line_rule("follow_us", r"^Follow (?:us|BR|Business Recorder)\b.*\b(?:Google News|WhatsApp|Facebook|Twitter|X|Instagram|LinkedIn)\b.*$"),
+        line_rule("whatsapp_promo", r"^BR Research is now on WhatsApp\b.*$"),
+        line_rule("copyright", r"^Copyright Business Recorder, \d{4}$"),
+    ),
+    wire_bylines=(
+        # byline + timestamp line of agency copy, e.g. "AFP Published 12 Nov, 2023 05:28pm"
+        r"^{agency}\s+(?:Published|Updated)\b",
     ),
     notes=(
         "Live HTML pages reportedly answer 403 to scripted clients while /feeds/<section> RSS is served; "

@@ -6,9 +6,9 @@ import importlib
 import pkgutil
 from functools import cache
 
-from crawler.outlets.base import Edition, Outlet, TextRule
+from pipelines.outlets.base import Edition, Outlet, TextRule, line_rule
 
-__all__ = ["Edition", "Outlet", "TextRule", "all_outlets", "get_outlet"]
+__all__ = ["Edition", "Outlet", "TextRule", "all_outlets", "get_outlet", "line_rule"]
 
 
 @cache

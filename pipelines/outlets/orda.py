@@ -25,7 +25,7 @@ The default edition is English, so ``base_url`` is the English host. The Outlet 
 
 from __future__ import annotations
 
-from crawler.outlets.base import Edition, Outlet
+from pipelines.outlets.base import Edition, Outlet, line_rule
 
 #: ``/<slug>-<id>/``: one path segment ending in a hyphen and a numeric id (trailing slash optional).
 _ARTICLE = r"^/[a-z0-9][a-z0-9%_-]*-\d{3,7}/?$"
@@ -93,23 +93,23 @@ OUTLET = Outlet(
         "//figcaption",
         "//iframe",
     ),
-    junk_line_patterns=(
+    text_rules=(
         # currency / commodity ticker strip (header marquee, repeated twice)
-        r"^(?:USD|EUR|RUB|CNY|KGS|UZS|GBP|Brent|Gold)\s+\$?[\d.,]+\s+[▲▼]\s*-?[\d.,]+%?$",
-        r"^(?:Advertisement|Реклама|Жарнама)$",
-        r"^(?:Read also|Читайте также|Оқи отырып)\s*:",
-        r"^(?:Related|Latest news|Последние новости|Соңғы жаңалықтар|Popular|All news)$",
-        r"^(?:Subscribe to|Follow) (?:Orda\.kz|Orda|our)\b.{0,80}\b(?:Telegram|Instagram|WhatsApp|YouTube)\b",
-        r"^Подписывайтесь на .{0,60}(?:Telegram|Instagram|WhatsApp)",
-        r"^Orda\.kz in Telegram\b",
-        r"^(?:Support Orda\.kz|Become a supporter)$",
-        r"^(?:The week in Kazakhstan — in your inbox|Every Friday we send a digest\b.*)$",
-        r"^Investigations like this one take .{0,40}Orda\.kz is an independent media outlet",
-        r"^(?:Found a typo|Нашли ошибку)\?.{0,60}Ctrl\s*\+\s*Enter\.?$",
+        line_rule("currency_ticker", r"^(?:USD|EUR|RUB|CNY|KGS|UZS|GBP|Brent|Gold)\s+\$?[\d.,]+\s+[▲▼]\s*-?[\d.,]+%?$"),
+        line_rule("ad_label", r"^(?:Advertisement|Реклама|Жарнама)$"),
+        line_rule("read_also", r"^(?:Read also|Читайте также|Оқи отырып)\s*:"),
+        line_rule("list_heading", r"^(?:Related|Latest news|Последние новости|Соңғы жаңалықтар|Popular|All news)$"),
+        line_rule("follow_us", r"^(?:Subscribe to|Follow) (?:Orda\.kz|Orda|our)\b.{0,80}\b(?:Telegram|Instagram|WhatsApp|YouTube)\b"),
+        line_rule("follow_us_ru", r"^Подписывайтесь на .{0,60}(?:Telegram|Instagram|WhatsApp)"),
+        line_rule("telegram_promo", r"^Orda\.kz in Telegram\b"),
+        line_rule("support_us", r"^(?:Support Orda\.kz|Become a supporter)$"),
+        line_rule("newsletter_promo", r"^(?:The week in Kazakhstan — in your inbox|Every Friday we send a digest\b.*)$"),
+        line_rule("donation_appeal", r"^Investigations like this one take .{0,40}Orda\.kz is an independent media outlet"),
+        line_rule("typo_report", r"^(?:Found a typo|Нашли ошибку)\?.{0,60}Ctrl\s*\+\s*Enter\.?$"),
         # image credits ("Video: ..." is deliberately absent: video stories have headlines like that)
-        r"^(?:Illustrative photo|Photo|Photos|Image|Collage|Screenshot|Фото|Коллаж)(?: by)?\s*:\s*.{1,100}$",
-        r"^(?:Share|Поделиться)\s*:?$",
-        r"^(?:Comments|Комментарии)(?: \(\d+\))?$",
+        line_rule("image_credit", r"^(?:Illustrative photo|Photo|Photos|Image|Collage|Screenshot|Фото|Коллаж)(?: by)?\s*:\s*.{1,100}$"),
+        line_rule("share_label", r"^(?:Share|Поделиться)\s*:?$"),
+        line_rule("comments_heading", r"^(?:Comments|Комментарии)(?: \(\d+\))?$"),
     ),
     notes=(
         "English edition on https://en.orda.kz (default); Russian on https://orda.kz, Kazakh on "

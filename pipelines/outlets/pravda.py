@@ -21,7 +21,7 @@ The currency ticker, promo blocks and "read also" box class names are modelled, 
 
 from __future__ import annotations
 
-from crawler.outlets.base import Edition, Outlet
+from pipelines.outlets.base import Edition, Outlet, line_rule
 
 _SITEMAPS: tuple[str, ...] = ("/sitemap/sitemap-archive.xml", "/sitemap/sitemap-news.xml")
 _KINDS = r"(?:news|articles|columns|interview)/\d{4}/\d{1,2}/\d{1,2}/\d+/?$"
@@ -97,29 +97,29 @@ OUTLET = Outlet(
         # column disclaimer and author bio box
         "//div[contains(@class, 'post_article_disclaimer') or contains(@class, 'post_author_bio')]",
     ),
-    junk_line_patterns=(
-        r"^(?:Advertisement|Реклама):?\s*$",
-        r"^(?:Support Us|Підтримати УП|Поддержать УП)\s*$",
-        r"^(?:Support UP or become our patron|Підтримайте УП або станьте нашим патроном|"
-        r"Поддержите УП или станьте нашим патроном)!?\s*$",
-        r"^(?:Follow us on|Підписуйтеся на нас [ву]|Подписывайтесь на нас в) "
-        r"(?:Instagram|Telegram|Facebook|X|YouTube|TikTok|WhatsApp|Viber)!?\s*$",
-        r"^Become a patron of Ukrainska Pravda",
-        r"^(?:Read (?:also|more)(?: on this topic)?|Читайте також(?: на цю тему)?|"
-        r"Читайте также(?: на эту тему)?|Читайте більше у статті|Читайте больше в статье):",
-        r"^(?:Dear readers, please follow the Commenting rules|"
-        r"Шановні читачі, просимо дотримуватися Правил коментування|"
-        r"Уважаемые читатели, просим соблюдать Правила комментирования)\s*$",
-        r"^(?:The column is the author's personal opinion|Колонка є авторською|Колонка является авторской)",
+    text_rules=(
+        line_rule("ad_label", r"^(?:Advertisement|Реклама):?\s*$"),
+        line_rule("support_us", r"^(?:Support Us|Підтримати УП|Поддержать УП)\s*$"),
+        line_rule("patron_appeal", r"^(?:Support UP or become our patron|Підтримайте УП або станьте нашим патроном|"
+                                   r"Поддержите УП или станьте нашим патроном)!?\s*$"),
+        line_rule("follow_us", r"^(?:Follow us on|Підписуйтеся на нас [ву]|Подписывайтесь на нас в) "
+                               r"(?:Instagram|Telegram|Facebook|X|YouTube|TikTok|WhatsApp|Viber)!?\s*$"),
+        line_rule("become_patron", r"^Become a patron of Ukrainska Pravda"),
+        line_rule("read_also", r"^(?:Read (?:also|more)(?: on this topic)?|Читайте також(?: на цю тему)?|"
+                               r"Читайте также(?: на эту тему)?|Читайте більше у статті|Читайте больше в статье):"),
+        line_rule("commenting_rules", r"^(?:Dear readers, please follow the Commenting rules|"
+                                      r"Шановні читачі, просимо дотримуватися Правил коментування|"
+                                      r"Уважаемые читатели, просим соблюдать Правила комментирования)\s*$"),
+        line_rule("column_disclaimer", r"^(?:The column is the author's personal opinion|Колонка є авторською|Колонка является авторской)"),
         # upper-case image captions with credit, e.g. "EMMANUEL MACRON AND ... PHOTO: GETTY IMAGES"
-        r"^[^a-zа-яіїєґ]*\b(?:PHOTO|VIDEO|ФОТО|ВІДЕО|ВИДЕО): [^a-zа-яіїєґ]+$",
+        line_rule("caption_credit", r"^[^a-zа-яіїєґ]*\b(?:PHOTO|VIDEO|ФОТО|ВІДЕО|ВИДЕО): [^a-zа-яіїєґ]+$"),
         # news dateline, with or without the author before a dash
-        r"^(?:.{0,120}\s[—–-]\s*|[—–-]\s*)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
-        r"Понеділок|Вівторок|Середа|Четвер|П'ятниця|Субота|Неділя|"
-        r"Понедельник|Вторник|Среда|Четверг|Пятница|Суббота|Воскресенье), \d{1,2} \w+ \d{4}, \d{1,2}:\d{2}$",
-        # currency ticker lines, e.g. "USD 42.18 ▲ 0.06"
-        r"^(?:USD|EUR|PLN|GBP|CHF|CZK) \d+\.\d+ [▲▼] -?\d+\.\d+$",
-        r"^(?:NBU exchange rates|Курси НБУ|Курсы НБУ)$",
+        line_rule("dateline", r"^(?:.{0,120}\s[—–-]\s*|[—–-]\s*)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+                              r"Понеділок|Вівторок|Середа|Четвер|П'ятниця|Субота|Неділя|"
+                              r"Понедельник|Вторник|Среда|Четверг|Пятница|Суббота|Воскресенье), \d{1,2} \w+ \d{4}, \d{1,2}:\d{2}$"),
+        # currency ticker strip, e.g. "NBU exchange rates" then "USD 42.18 ▲ 0.06"
+        line_rule("currency_ticker", r"^(?:USD|EUR|PLN|GBP|CHF|CZK) \d+\.\d+ [▲▼] -?\d+\.\d+$"),
+        line_rule("ticker_heading", r"^(?:NBU exchange rates|Курси НБУ|Курсы НБУ)$"),
     ),
     notes=(
         "Sitemaps are shared by the uk/ru/en editions; each edition keeps only URLs matching its "

@@ -86,7 +86,7 @@ class LabeledDoc:
 
 def seed_docs() -> Iterator[LabeledDoc]:
     """The five seeds: raw text -> ``python -m pipelines clean`` logic with the seed's outlet rules."""
-    from crawler.outlets import get_outlet
+    from pipelines.outlets import get_outlet
     from pipelines.clean import clean_lines, format_document, group_lines, parse_document, rules_for
 
     outlets = json.loads((LABELED / "seeds" / "outlets.json").read_text())
@@ -107,10 +107,10 @@ def fixture_docs() -> Iterator[LabeledDoc]:
     """Fixture articles of every outlet: plain trafilatura lines -> our two layers; expected = golden."""
     import trafilatura
 
-    from crawler.outlets import all_outlets, get_outlet
+    from pipelines.outlets import all_outlets, get_outlet
     from pipelines.clean import clean_text
     from pipelines.extract import decode_html, extract_document
-    from pipelines.archive import docid_for
+    from pipelines.manifest import docid_for
     from tests.golden_tool import GOLDEN, written_pages
 
     for outlet in all_outlets():

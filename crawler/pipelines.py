@@ -1,0 +1,196 @@
+"""Item pipelines: thin Scrapy adapters over the core in ``pipelines/`` (which imports no Scrapy).
+
+extract (trafilatura in a process pool) -> clean (text rules) -> dedup (syndicated copies) ->
+archive (text file and manifest row). Each item is one article URL; each stage leaves items it
+has nothing to do with (an ``error`` row, a ``skipped`` one) as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import date
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.statscollectors import StatsCollector
+
+from crawler.extensions import ArchiveExtension
+from crawler.items import DUPLICATE, EMPTY, ERROR, FETCHED, SKIPPED, WRITTEN, Article
+from pipelines.archive import Archive
+from pipelines.clean import clean_text
+from pipelines.dedup import Deduplicator, MemoryIndex, load_embedded, open_index
+from pipelines.extract import ExtractionTimeout, extract_document
+from pipelines.outlets import get_outlet
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractPipeline:
+    """Runs :func:`~pipelines.extract.extract_document` for fetched HTML articles in a pool of
+    ``EXTRACT_WORKERS`` processes (the reactor never blocks on trafilatura)."""
+
+    def __init__(self, crawler: Crawler, workers: int, timeout: float) -> None:
+        self.crawler = crawler
+        self.workers = workers
+        self.timeout = timeout
+        self.pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ExtractPipeline":
+        workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        return cls(crawler, workers, crawler.settings.getfloat("EXTRACT_TIMEOUT"))
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def open_spider(self) -> None:
+        self.pool = self._new_pool()
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    async def process_item(self, item: Article) -> Article:
+        if item.status != FETCHED:
+            return item
+        assert self.pool is not None
+        body, item.body = item.body, b""
+        try:
+            result = await asyncio.wrap_future(
+                self.pool.submit(extract_document, body, item.content_type, item.final_url or item.url, item.outlet, self.timeout)
+            )
+        except ExtractionTimeout:
+            item.status, item.reason = ERROR, f"extraction took longer than EXTRACT_TIMEOUT={self.timeout}s"
+            return item
+        except BrokenProcessPool as exc:
+            self.pool = self._new_pool()
+            item.status, item.reason = ERROR, f"extraction worker died: {exc}"
+            return item
+        except Exception as exc:
+            logger.exception("extraction of %s failed", item.url)
+            item.status, item.reason = ERROR, f"extraction failed: {type(exc).__name__}: {exc}"
+            return item
+        item.title = result["title"]
+        item.authors = result["authors"]
+        item.published = result["published"]
+        item.canonical_url = result["canonical_url"] or ""
+        item.language = item.language or result["language"] or ""
+        item.paragraphs = result["paragraphs"]
+        item.removed_lines = result["removed"]
+        too_old = getattr(self.crawler.spider, "too_old", None)  # the spider's run policy (-a since=)
+        reason = too_old(item.published) if too_old and item.published else None
+        if reason:
+            item.status, item.reason = SKIPPED, reason
+        elif not item.paragraphs:
+            item.status, item.reason = EMPTY, "no article text could be extracted"
+        return item
+
+
+class CleanPipeline:
+    """Applies the text rules of the item's outlet (valid on the fetch day) and assembles the corpus text."""
+
+    def process_item(self, item: Article) -> Article:
+        if item.status != FETCHED:
+            return item
+        when = date.fromisoformat(item.fetched_at[:10]) if item.fetched_at else None
+        item.text, paragraphs, removed = clean_text(item.title, item.paragraphs, get_outlet(item.outlet), when)
+        item.paragraphs = paragraphs
+        item.removed_lines = dict(sorted((Counter(item.removed_lines) + removed).items()))
+        if paragraphs:
+            item.status = WRITTEN
+        else:
+            item.status, item.reason = EMPTY, "no article text left after cleaning"
+        return item
+
+
+class DedupPipeline:
+    """Wire attribution for every text, and syndicated copies (:class:`~pipelines.dedup.Deduplicator`).
+
+    ``DEDUP_URI`` empty: the embedded index, loaded from and saved with the archive; ``redis://...``:
+    the index shared by every crawler using that Redis. A copy becomes ``duplicate`` and gets no
+    text file of its own (its response stays in the WARC).
+    """
+
+    def __init__(self, uri: str, namespace: str, archive: ArchiveExtension | None, stats: StatsCollector) -> None:
+        self.uri = uri
+        self.namespace = namespace
+        self.archive_ext = archive
+        self.stats = stats
+        self.dedup: Deduplicator | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "DedupPipeline":
+        if not crawler.settings.getbool("DEDUP_ENABLED"):
+            raise NotConfigured("DEDUP_ENABLED is off")
+        return cls(crawler.settings.get("DEDUP_URI"), crawler.settings.get("DEDUP_NAMESPACE"), crawler.get_extension(ArchiveExtension), crawler.stats)
+
+    async def open_spider(self) -> None:
+        archive = await self.archive_ext.opened() if self.archive_ext is not None else None
+        self.dedup = await asyncio.to_thread(self._open, archive)
+
+    def _open(self, archive: Archive | None) -> Deduplicator:
+        if self.uri:
+            index = open_index(self.uri, self.namespace)
+            logger.info("dedup: shared index in %s", self.uri.split("@")[-1])
+        else:
+            index = load_embedded(archive.load_dedup_deltas()) if archive is not None else MemoryIndex()
+            logger.info("dedup: embedded index with %d documents from %s", len(index), archive.store.uri if archive else "nowhere")
+        return Deduplicator(index)
+
+    async def process_item(self, item: Article) -> Article:
+        if item.status != WRITTEN:
+            return item
+        assert self.dedup is not None
+        args: tuple[Any, ...] = (item.docid, item.url, "\n".join(item.paragraphs), item.authors, get_outlet(item.outlet).wire_bylines)
+        if isinstance(self.dedup.index, MemoryIndex):
+            verdict = self.dedup.check(*args)
+        else:
+            verdict = await asyncio.to_thread(self.dedup.check, *args)
+        item.wire = verdict.wire
+        if verdict.duplicate_of is not None:
+            item.status, item.reason = DUPLICATE, verdict.reason or ""
+            item.duplicate_of, item.similarity, item.containment = verdict.duplicate_of, verdict.similarity, verdict.containment
+            self.stats.inc_value("dedup/duplicates")
+        return item
+
+    async def close_spider(self) -> None:
+        if self.dedup is None:
+            return
+        delta = self.dedup.delta()
+        if delta and self.archive_ext is not None:
+            self.archive_ext.archive.put_dedup_delta(delta)
+        self.dedup.close()
+
+
+class ArchivePipeline:
+    """Last pipeline: every item becomes one manifest row (and a text file when written)."""
+
+    def __init__(self, archive: ArchiveExtension, stats: StatsCollector) -> None:
+        self.archive_ext = archive
+        self.stats = stats
+        self.archive: Archive | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ArchivePipeline":
+        ext = crawler.get_extension(ArchiveExtension)
+        if ext is None:
+            raise NotConfigured("no archive (ARCHIVE_ENABLED is off)")
+        return cls(ext, crawler.stats)
+
+    async def open_spider(self) -> None:
+        self.archive = await self.archive_ext.opened()
+
+    def process_item(self, item: Article) -> Article:
+        assert self.archive is not None
+        row = self.archive.add(item.manifest_row(), item.text, item.warc)
+        self.stats.inc_value(f"archive/status/{row.status}")
+        level = logging.INFO if row.status == WRITTEN else logging.WARNING
+        logger.log(level, "%s %s%s", row.status, row.url, f" ({row.reason})" if row.reason else "")
+        return item

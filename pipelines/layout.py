@@ -1,0 +1,96 @@
+"""Where things live: every archive key and every Redis key name, in one place.
+
+The archive layout is the contract of docs/corpus-format.md; the Redis names are shared by the
+crawl processes (scrapy-redis frontier, archived-URL state) and the scheduler's workers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+# --------------------------------------------------------------------------- archive keys
+
+MARKER = "_SUCCESS"
+MANIFEST = "manifest.jsonl"
+SUMMARY = "summary.json"
+DEDUP_PREFIX = "dedup/index/"
+
+
+def run_prefix(outlet: str, run_id: str, started: datetime) -> str:
+    """A run's folder: ``runs/{YYYY-MM-DD}/{outlet}/{run_id}`` (UTC day the run started)."""
+    return f"runs/{started:%Y-%m-%d}/{outlet}/{run_id}"
+
+
+def run_id_of(prefix: str) -> str:
+    return prefix.rsplit("/", 1)[-1]
+
+
+def outlet_of(prefix: str) -> str:
+    return prefix.split("/")[2]
+
+
+def text_key(prefix: str, seq: int, docid: str) -> str:
+    return f"{prefix}/text/{seq:03d}_{docid}.txt"
+
+
+def warc_key(prefix: str, filename: str) -> str:
+    return f"{prefix}/warc/{filename}"
+
+
+def state_prefix(outlet: str) -> str:
+    return f"state/{outlet}/"
+
+
+def state_key(outlet: str, run_id: str) -> str:
+    """Where a run's archived URLs are listed (the incremental state)."""
+    return f"{state_prefix(outlet)}archived/{run_id}.txt"
+
+
+def dedup_key(run_id: str) -> str:
+    """Where a run's additions to the embedded dedup index are kept."""
+    return f"{DEDUP_PREFIX}{run_id}.npz"
+
+
+def lock_key(outlet: str) -> str:
+    return f"locks/{outlet}.json"
+
+
+# --------------------------------------------------------------------------- Redis keys
+
+
+def frontier_base(outlet: str, job: str) -> str:
+    """Prefix of one crawl job's scrapy-redis keys (``{base}:requests``, ``{base}:dupefilter``)."""
+    return f"frontier:{outlet}:{job}"
+
+
+def frontier_requests_key(outlet: str, job: str) -> str:
+    return f"{frontier_base(outlet, job)}:requests"
+
+
+def frontier_dupefilter_key(outlet: str, job: str) -> str:
+    return f"{frontier_base(outlet, job)}:dupefilter"
+
+
+FRONTIER_REQUESTS_PATTERN = "frontier:{outlet}:*:requests"
+
+
+def frontier_job_of(requests_key: str) -> str:
+    """The job name in a ``frontier:{outlet}:{job}:requests`` key."""
+    return requests_key.split(":")[2]
+
+
+def inflight_key(queue_key: str, worker: str) -> str:
+    return f"{queue_key}:inflight:{worker}"
+
+
+def alive_key(queue_key: str, worker: str) -> str:
+    return f"{queue_key}:alive:{worker}"
+
+
+def workers_key(queue_key: str) -> str:
+    return f"{queue_key}:workers"
+
+
+def archived_set_key(key_prefix: str, outlet: str) -> str:
+    """The Redis set of an outlet's archived URLs (frontier mode), ``{prefix}:{outlet}``."""
+    return f"{key_prefix}:{outlet}"

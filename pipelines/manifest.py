@@ -1,0 +1,122 @@
+"""The manifest row: one definition of the corpus contract's per-article record (docs/corpus-format.md).
+
+The writer (:class:`~pipelines.archive.Archive`), the checker (``verify``), spool recovery, the
+tests and any reader use :class:`ManifestRow`; its field order is the order of the JSON keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.warc import RecordLocation
+
+#: row statuses (docs/corpus-format.md)
+WRITTEN, EMPTY, SKIPPED, ERROR, DUPLICATE = "written", "empty", "skipped", "error", "duplicate"
+STATUSES = (WRITTEN, DUPLICATE, EMPTY, SKIPPED, ERROR)
+#: rows whose URLs count as archived: the next run does not fetch them again (errors are retried)
+ARCHIVED_STATUSES = (WRITTEN, EMPTY, SKIPPED, DUPLICATE)
+
+
+def docid_for(url: str) -> str:
+    """First 16 hex digits of SHA-256 of the canonical URL: stable across runs and machines."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class ManifestRow:
+    """One article URL a run tried, whatever happened to it."""
+
+    docid: str
+    seq: int | None = None
+    url: str = ""
+    final_url: str = ""
+    canonical_url: str = ""
+    outlet: str = ""
+    edition: str = ""
+    language: str = ""
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    fetched_at: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None
+    source: str = ""
+    text_key: str | None = None
+    text_sha256: str | None = None
+    warc_key: str | None = None
+    warc_record_id: str | None = None
+    warc_offset: int | None = None
+    warc_length: int | None = None
+    truncated: bool = False
+    removed_lines: dict[str, int] = field(default_factory=dict)
+    wire: str | None = None
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    containment: float | None = None
+    status: str = ERROR
+    reason: str | None = None
+
+    def locate(self, warc_key: str, location: RecordLocation | None) -> None:
+        """Point the row at its response record (``warc_key`` is the published file's key)."""
+        if location is None:
+            return
+        self.warc_key = warc_key
+        self.warc_record_id = location.record_id
+        self.warc_offset = location.offset
+        self.warc_length = location.length
+
+    @property
+    def archived(self) -> bool:
+        return self.status in ARCHIVED_STATUSES
+
+    def urls(self) -> set[str]:
+        """The URLs this row marks as archived: as listed, after redirects, canonical."""
+        return {u for u in (self.url, self.final_url, self.canonical_url) if u}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ManifestRow":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def parse_manifest(text: str) -> list[ManifestRow]:
+    """The rows of a manifest; a last line cut by a crash ends the list (its article is fetched again)."""
+    rows = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(ManifestRow.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, TypeError):
+            break
+    return rows
+
+
+def read_manifest(path: Path) -> list[ManifestRow]:
+    return parse_manifest(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+class ManifestWriter:
+    """Appends rows to a spooled ``manifest.jsonl``, flushed after each row (a crash keeps what was acknowledged)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh: TextIO = open(path, "a", encoding="utf-8")
+
+    def write(self, row: ManifestRow) -> None:
+        self._fh.write(row.to_json() + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def archived_urls(rows: list[ManifestRow]) -> list[str]:
+    """Sorted URLs of a run's archived rows: its incremental state file."""
+    return sorted(set().union(*(row.urls() for row in rows if row.archived)))

@@ -1,0 +1,161 @@
+"""Finishing a run: its summary, state file and completion marker, publishing, and spool recovery.
+
+A run stages everything in the spool (see :mod:`pipelines.storage`). At its end, or when a later
+run finds it left behind by a dead process, :func:`finalize_run` derives the run's state file and
+summary from its manifest, writes the marker, and :func:`publish_run` uploads data first, then
+state, dedup delta, manifest and summary, the marker last. A file leaves the spool only once the
+store has it, so a failed publish is simply repeated by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines import warc
+from pipelines.layout import MANIFEST, MARKER, SUMMARY, dedup_key, outlet_of, run_id_of, state_key
+from pipelines.manifest import WRITTEN, ManifestRow, archived_urls, read_manifest
+from pipelines.process import is_alive, this_process
+from pipelines.storage import Spool, Store, publish_file, write_atomic
+
+logger = logging.getLogger(__name__)
+
+LIVE_MARK = ".lock"  # in a spooled run folder: "host pid" of the process writing it
+RECOVERED_REASON = "recovered after the run died"
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def mark_live(run_dir: Path) -> None:
+    """Claim a spooled run folder for this process (before anything else is written to it)."""
+    host, pid = this_process()
+    write_atomic(run_dir / LIVE_MARK, f"{host} {pid}\n".encode())
+
+
+def _belongs_to_live_process(run_dir: Path) -> bool:
+    mark = run_dir / LIVE_MARK
+    if not mark.exists():  # a folder being created right now, or a very old layout: wait a while
+        return time.time() - run_dir.stat().st_mtime < 300
+    try:
+        host, pid = mark.read_text().split()
+        return is_alive(host, int(pid))
+    except (OSError, ValueError):
+        return False
+
+
+def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], finish_reason: str, recovered: bool, **live: Any) -> dict[str, Any]:
+    """The run's ``summary.json``; counts come from its manifest rows (what a reader will find)."""
+    counts = Counter(row.status for row in rows)
+    summary: dict[str, Any] = {"run_id": run_id_of(prefix), "prefix": prefix, "outlet": outlet_of(prefix)}
+    for key in ("edition", "archive", "started_at"):
+        if key in live:
+            summary[key] = live.pop(key)
+    summary["finished_at"] = live.pop("finished_at", None) or iso(datetime.now(UTC))
+    if "duration_s" in live:
+        summary["duration_s"] = live.pop("duration_s")
+    summary.update({
+        "finish_reason": finish_reason,
+        "recovered": recovered,
+        "counts": dict(sorted(counts.items())),
+        "articles": len(rows),
+        "text_files": counts.get(WRITTEN, 0),
+    })
+    if "text_bytes" in live:
+        summary["text_bytes"] = live.pop("text_bytes")
+    summary["warc_files"] = warc_files
+    summary.update(live)
+    summary["manifest_rows"] = len(rows)
+    return summary
+
+
+def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[str, Any], retries: int, backoff: float) -> tuple[bool, dict[str, Any]]:
+    """Write the run's state file, summary and marker to the spool, then publish the whole run.
+
+    ``summary_fields``: what only the running process knows (see :func:`run_summary`); a recovered
+    run has only ``warc_files``, ``finish_reason`` and ``recovered``. Returns whether the whole run
+    is in the store (otherwise it stays in the spool), and the summary.
+    """
+    rows = read_manifest(spool.dir / prefix / MANIFEST)
+    run_id = run_id_of(prefix)
+    spool.put(state_key(outlet_of(prefix), run_id), "".join(u + "\n" for u in archived_urls(rows)).encode("utf-8"))
+    summary = run_summary(prefix, rows, **summary_fields)
+    spool.put(f"{prefix}/{SUMMARY}", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    marker = {"run_id": run_id, "prefix": prefix, "finished_at": summary["finished_at"], "manifest_rows": len(rows), "recovered": summary["recovered"]}
+    spool.put(f"{prefix}/{MARKER}", (json.dumps(marker) + "\n").encode("utf-8"))
+    return publish_run(spool, store, prefix, retries, backoff), summary
+
+
+def publish_run(spool: Spool, store: Store, prefix: str, retries: int, backoff: float) -> bool:
+    """Publish a finished run's spooled files: data first, then manifest and summary, marker last."""
+    run_id = run_id_of(prefix)
+    last = (f"{prefix}/{MANIFEST}", f"{prefix}/{SUMMARY}")
+    keys = [k for k in spool.pending(prefix) if k not in last and not k.endswith("/" + MARKER)]
+    tail = [k for k in (state_key(outlet_of(prefix), run_id), dedup_key(run_id)) if (spool.dir / k).exists()] + list(last)
+    ok = True
+    for key in keys + tail:
+        if (spool.dir / key).exists():
+            ok = publish_file(store, spool, key, retries, backoff) and ok
+    if not ok:
+        return False
+    if (spool.dir / prefix / MARKER).exists() and not publish_file(store, spool, f"{prefix}/{MARKER}", retries, backoff):
+        return False
+    shutil.rmtree(spool.dir / prefix, ignore_errors=True)
+    return True
+
+
+def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip: str = "") -> list[str]:
+    """Repair and publish every run left in the spool by a dead or failed run; return their prefixes."""
+    recovered = []
+    runs_root = spool.dir / "runs"
+    run_dirs = sorted(p for p in runs_root.glob("*/*/*") if p.is_dir()) if runs_root.exists() else []
+    for run_dir in run_dirs:
+        prefix = run_dir.relative_to(spool.dir).as_posix()
+        if prefix == skip:
+            continue
+        if _belongs_to_live_process(run_dir):
+            logger.info("spool run %s belongs to a live process; left alone", prefix)
+            continue
+        has_data = (run_dir / MANIFEST).exists() or any((run_dir / "warc").glob("*"))
+        if not has_data:  # a run that died before fetching anything left only folders
+            shutil.rmtree(run_dir, ignore_errors=True)
+            continue
+        for open_file in sorted((run_dir / "warc").glob("*" + warc.OPEN_SUFFIX)):
+            closed = warc.repair_open_warc(open_file)
+            logger.warning("recovered WARC %s from a dead run: %s", open_file.name, closed.name if closed else "no complete record, removed")
+        if not (run_dir / MARKER).exists():
+            warc_files = sorted(f"{prefix}/warc/{p.name}" for p in (run_dir / "warc").glob("*" + warc.WARC_SUFFIX))
+            _rebuild_dedup_delta(spool, store, prefix, read_manifest(run_dir / MANIFEST))
+            finalize_run(spool, store, prefix, {"warc_files": warc_files, "finish_reason": RECOVERED_REASON, "recovered": True}, retries, backoff)
+        else:
+            publish_run(spool, store, prefix, retries, backoff)
+        (run_dir / LIVE_MARK).unlink(missing_ok=True)
+        recovered.append(prefix)
+    # loose files (e.g. a state file whose upload failed) outside run folders
+    for key in list(spool.pending("state")):
+        publish_file(store, spool, key, retries, backoff)
+    return recovered
+
+
+def _rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[ManifestRow]) -> None:
+    """A dead run wrote no dedup delta: derive it from the texts it wrote (spooled or published)."""
+    from pipelines.dedup import MemoryIndex, fingerprint
+
+    index = MemoryIndex()
+    for row in rows:
+        if row.status != WRITTEN or not row.text_key:
+            continue
+        path = spool.dir / row.text_key
+        data = path.read_bytes() if path.exists() else store.get_bytes(row.text_key)
+        if data:
+            index.add(row.docid, fingerprint(data.decode("utf-8").partition("\n\n")[2]))
+    delta = index.delta_bytes()
+    if delta:
+        spool.put(dedup_key(run_id_of(prefix)), delta)
