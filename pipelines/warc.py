@@ -178,7 +178,8 @@ class RotatingWarcWriter:
             http_headers=http_headers,
         )
         req_path = _request_target(ex.url)
-        req_http = StatusAndHeaders(f"{ex.method} {req_path}", ex.request_headers, protocol=ex.protocol, is_http_request=True)
+        # warcio takes the verb off a request's status line: the line must carry the HTTP version itself
+        req_http = StatusAndHeaders(f"{ex.method} {req_path} {ex.protocol}", ex.request_headers, is_http_request=True)
         request = self._writer.create_warc_record(
             ex.url,
             "request",

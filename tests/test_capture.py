@@ -101,11 +101,10 @@ def test_a_response_is_archived_as_a_response_and_request_record_pair(tmp_path: 
     req_head, req_rest = raw_record(data, location.offset + location.length)
     assert b"WARC-Type: request" in req_head and f"WARC-Concurrent-To: {location.record_id}".encode() in req_head
     req_lines = req_rest.split(b"\r\n")
-    assert req_lines[0].startswith(b"GET /unit/capture-12345/?x=1")  # the HTTP version: see the xfail below
+    assert req_lines[0].startswith(b"GET /unit/capture-12345/?x=1")
     assert f"Host: {OUTLET.base_url.split('://')[1]}".encode() in req_lines and b"User-Agent: newsarchive/unit" in req_lines
 
 
-@pytest.mark.xfail(strict=True, reason="production bug in pipelines/warc.py: StatusAndHeaders(is_http_request=True) takes the verb off the status line and ignores protocol=, so the request line is written without its HTTP version")
 def test_the_request_record_has_a_complete_request_line(tmp_path: Path) -> None:
     """The request record's HTTP request line is "GET <path?query> HTTP/1.1" (method, target and version)."""
     with unit_crawler(OUTLET, tmp_path) as unit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Any, ClassVar
@@ -33,6 +34,9 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
 _DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+#: feed item dates, most telling first (RSS 2.0, Atom, RSS 1.0 Dublin Core, Atom's last update)
+_FEED_DATES = ("pubDate", "published", "date", "updated")
+_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -52,6 +56,21 @@ def _parse_day(value: str | None) -> date | None:
         return parsedate_to_datetime(value).date()
     except (TypeError, ValueError):
         return None
+
+
+def _news_dates(body: bytes) -> dict[str, str]:
+    """``<news:publication_date>`` of each ``<loc>`` of a Google News sitemap (Scrapy's Sitemap drops them)."""
+    if _NEWS_NS.encode() not in body:
+        return {}
+    parser = etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(body, parser=parser)
+    dates: dict[str, str] = {}
+    for url in root.iter("{*}url") if root is not None else ():
+        loc = url.findtext("{*}loc")
+        date = url.findtext(f"{{{_NEWS_NS}}}news/{{{_NEWS_NS}}}publication_date")
+        if loc and date:
+            dates[loc.strip()] = date.strip()
+    return dates
 
 
 def _flag(value: Any) -> bool:
@@ -177,7 +196,7 @@ class OutletSpider(Spider):
             if tag not in ("item", "entry"):
                 continue
             link = None
-            published = None
+            dates: dict[str, str] = {}
             for child in node:
                 if not isinstance(child.tag, str):
                     continue
@@ -191,8 +210,10 @@ class OutletSpider(Spider):
                         link = child.text.strip()
                 elif name == "guid" and link is None and child.get("isPermaLink", "true") == "true" and (child.text or "").startswith("http"):
                     link = child.text.strip()
-                elif name in ("pubDate", "published", "date", "updated") and published is None:
-                    published = (child.text or "").strip()
+                elif name in _FEED_DATES:
+                    dates.setdefault(name, (child.text or "").strip())
+            # the publication date, not the last update (WordPress's Atom lists <updated> first)
+            published = next((dates[n] for n in _FEED_DATES if dates.get(n)), None)
             if link:
                 yield from self.article_request(urljoin(self.to_live(response.url), link), published, source)
 
@@ -203,7 +224,7 @@ class OutletSpider(Spider):
         if body[:2] == b"\x1f\x8b":
             try:
                 body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, EOFError, zlib.error) as exc:
                 logger.warning("sitemap %s: bad gzip (%s); skipped", response.url, exc)
                 return
         try:
@@ -218,9 +239,9 @@ class OutletSpider(Spider):
                 if self.outlet.owns_host(urlsplit(loc).hostname or ""):
                     yield Request(self.to_fetch(loc), callback=self.parse_sitemap, errback=self.source_failed, priority=20, meta={"source": f"sitemap:{urlsplit(loc).path}"})
             return
+        news = _news_dates(body)
         for entry in sitemap:
-            news = entry.get("news") if isinstance(entry.get("news"), dict) else None
-            published = (news or {}).get("publication_date") or entry.get("lastmod")
+            published = news.get(entry["loc"].strip()) or entry.get("lastmod")
             yield from self.article_request(urljoin(self.to_live(response.url), entry["loc"]), published, source)
 
     def parse_section(self, response: Response) -> Iterator[Request]:
