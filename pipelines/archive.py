@@ -142,11 +142,12 @@ class Archive:
             row.text_sha256 = hashlib.sha256(data).hexdigest()
             self.spool.put(row.text_key, data)
             self.text_bytes += len(data)
-            self._publish(row.text_key)
         if location is not None:
             row.locate(warc_key(self.prefix, location.filename), location)
         assert self._manifest is not None, "Archive.open() was not called"
         self._manifest.write(row)
+        if row.text_key:  # only now: a published text file always has its row (a crash in between loses neither)
+            self._publish(row.text_key)
         if row.archived:
             self.state.add(row.urls())
         return row

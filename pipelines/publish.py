@@ -131,8 +131,10 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
             closed = warc.repair_open_warc(open_file)
             logger.warning("recovered WARC %s from a dead run: %s", open_file.name, closed.name if closed else "no complete record, removed")
         if not (run_dir / MARKER).exists():
+            rows = read_manifest(run_dir / MANIFEST)
+            _drop_texts_without_rows(run_dir, prefix, rows)
             warc_files = sorted(f"{prefix}/warc/{p.name}" for p in (run_dir / "warc").glob("*" + warc.WARC_SUFFIX))
-            _rebuild_dedup_delta(spool, store, prefix, read_manifest(run_dir / MANIFEST))
+            _rebuild_dedup_delta(spool, store, prefix, rows)
             finalize_run(spool, store, prefix, {"warc_files": warc_files, "finish_reason": RECOVERED_REASON, "recovered": True}, retries, backoff)
         else:
             publish_run(spool, store, prefix, retries, backoff)
@@ -142,6 +144,17 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
     for key in list(spool.pending("state")):
         publish_file(store, spool, key, retries, backoff)
     return recovered
+
+
+def _drop_texts_without_rows(run_dir: Path, prefix: str, rows: list[ManifestRow]) -> None:
+    """A run killed between a text file and its row: the text goes (its article is not in the
+    state, so the next run fetches it again); a reader never gets a text without a row."""
+    keep = {row.text_key for row in rows if row.text_key}
+    for path in sorted((run_dir / "text").glob("*.txt")):
+        key = f"{prefix}/text/{path.name}"
+        if key not in keep:
+            path.unlink()
+            logger.warning("dead run %s: text file %s has no manifest row; dropped (the article is fetched again)", prefix, path.name)
 
 
 def _rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[ManifestRow]) -> None:
