@@ -58,6 +58,7 @@ def archive_config(settings: BaseSettings) -> ArchiveConfig:
         lock_wait=settings.getfloat("ARCHIVE_LOCK_WAIT"),
         state_uri=settings.get("ARCHIVE_STATE_URI"),
         state_key_prefix=settings.get("ARCHIVE_STATE_KEY_PREFIX"),
+        max_attempts=settings.getint("ARCHIVE_MAX_ATTEMPTS"),
         software=settings.get("BOT_NAME"),
     )
 

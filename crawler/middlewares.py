@@ -3,24 +3,32 @@
 ``WarcCaptureMiddleware`` sits at 900, nearer the downloader than redirects (600), content
 decoding (590) and retries (550): it sees every response as it came off the wire (robots.txt,
 redirects, 5xx that will be retried, 404s), still content-encoded, so the WARC payload digests
-match what the server sent.
+match what the server sent. It also holds ``DOWNLOAD_MAXSIZE`` on the decoded body (a
+decompression bomb is cut at the limit, not inflated, see ``WarcCaptureMiddleware``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
+import sys
+import zlib
+from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from gzip import GzipFile
 from http import HTTPStatus
+from io import BytesIO
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import NotConfigured, StopDownload
-from scrapy.http import Response
+from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
+from scrapy.http import Response, TextResponse
+from scrapy.responsetypes import responsetypes
 from scrapy.utils.response import response_status_message
 
 from crawler.extensions import ArchiveExtension
@@ -28,6 +36,16 @@ from pipelines.archive import Archive
 from pipelines.warc import HttpExchange
 
 logger = logging.getLogger(__name__)
+
+# The decoders HttpCompressionMiddleware uses (Scrapy's own dependencies, imported as Scrapy does)
+try:
+    import brotli
+except ImportError:  # pragma: no cover - PyPy, where Scrapy depends on brotlicffi
+    import brotlicffi as brotli  # type: ignore[no-redef]
+if sys.version_info >= (3, 14):  # pragma: no cover
+    from compression import zstd
+else:
+    from backports import zstd
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:
@@ -38,6 +56,109 @@ def _header_pairs(headers: Any) -> list[tuple[str, str]]:
     return pairs
 
 
+# --------------------------------------------------------------------------- decoded-size limit
+# Content decoding stays HttpCompressionMiddleware's (590); WarcCaptureMiddleware only decodes
+# ahead of it, up to the limit, to learn whether the decoded body fits. Each decoder below yields
+# what Scrapy's (scrapy/utils/gz.py, scrapy/utils/_compression.py) would produce, in pieces of at
+# most 64 KiB, and is as lenient as Scrapy's with a cut stream, so "fits" means the same to both.
+
+_PIECE = 65536
+
+
+def _gunzip_pieces(data: bytes) -> Iterator[bytes]:
+    f = GzipFile(fileobj=BytesIO(data))
+    produced = False
+    while True:
+        try:
+            piece = f.read1(_PIECE)
+        except (OSError, EOFError, struct.error):
+            if produced:  # a cut or damaged tail after some output: what came out counts
+                return
+            raise
+        if not piece:
+            return
+        produced = True
+        yield piece
+
+
+def _inflate_pieces(data: bytes) -> Iterator[bytes]:
+    d = zlib.decompressobj()
+    try:
+        piece = d.decompress(data, _PIECE)
+    except zlib.error:  # raw deflate, as some servers send it
+        d = zlib.decompressobj(wbits=-15)
+        piece = d.decompress(data, _PIECE)
+    yield piece
+    while d.unconsumed_tail and not d.eof:
+        yield d.decompress(d.unconsumed_tail, _PIECE)
+
+
+def _unbrotli_pieces(data: bytes) -> Iterator[bytes]:
+    d = brotli.Decompressor()
+    yield d.process(data, output_buffer_limit=_PIECE)
+    while not d.is_finished():
+        piece = d.process(b"", output_buffer_limit=_PIECE)
+        if not piece:
+            return
+        yield piece
+
+
+def _unzstd_pieces(data: bytes) -> Iterator[bytes]:
+    f = zstd.ZstdFile(BytesIO(data))
+    while True:
+        try:
+            piece = f.read(_PIECE)
+        except EOFError:  # a cut stream: what came out counts
+            return
+        if not piece:
+            return
+        yield piece
+
+
+#: the content codings HttpCompressionMiddleware decodes (its ACCEPTED_ENCODINGS and x-gzip)
+_DECODERS: dict[bytes, Callable[[bytes], Iterator[bytes]]] = {
+    b"gzip": _gunzip_pieces,
+    b"x-gzip": _gunzip_pieces,
+    b"deflate": _inflate_pieces,
+    b"br": _unbrotli_pieces,
+    b"zstd": _unzstd_pieces,
+}
+
+
+def _split_encodings(values: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """(codings to undo, last applied first; codings left), as HttpCompressionMiddleware splits them."""
+    left = [coding.strip().lower() for value in values for coding in value.split(b",")]
+    undo: list[bytes] = []
+    while left and left[-1] in _DECODERS:
+        undo.append(left.pop())
+    return undo, left
+
+
+def decode_capped(body: bytes, codings: list[bytes], limit: int) -> tuple[bytes, bool]:
+    """``body`` with ``codings`` undone (last applied first), cut at ``limit`` bytes; and whether it was cut.
+
+    Never holds more than ``limit`` decoded bytes (plus one 64 KiB piece): the rest of a bomb is
+    not inflated. Raises what the decoder raises on a stream that is not in its coding. When an
+    inner stage is cut, the outer ones decode what there is (as they would a stream cut on the wire).
+    """
+    cut = False
+    for coding in codings:
+        out = bytearray()
+        try:
+            for piece in _DECODERS[coding](body):
+                if len(out) + len(piece) > limit:
+                    out += piece[: limit - len(out)]
+                    cut = True
+                    break
+                out += piece
+        except Exception:
+            if not cut:
+                raise
+            out = bytearray()  # a cut inner stage that the next coding cannot read at all
+        body = bytes(out)
+    return body, cut
+
+
 class WarcCaptureMiddleware:
     """Write every HTTP exchange as WARC request/response records; cut responses at the size limit.
 
@@ -45,12 +166,22 @@ class WarcCaptureMiddleware:
     the first bytes and a record saying it was cut, so this middleware takes over the limit:
     it turns Scrapy's off per request and stops the download itself once ``DOWNLOAD_MAXSIZE``
     bytes have arrived, keeping the partial body (``WARC-Truncated: length``).
+
+    The limit holds for the decoded body too. Scrapy's HttpCompressionMiddleware reads the same
+    ``download_maxsize`` meta key as its decompression limit (0: none), so once the download is
+    done the key is set back to the limit; and a content-encoded body (gzip, deflate, br, zstd,
+    nested) is first decoded here up to the limit: if it decodes to more (a decompression bomb),
+    the response goes on decoded and cut at the limit, flagged ``truncated``, with the reason in
+    ``meta["archive_truncated_reason"]``, instead of being dropped by Scrapy (IgnoreRequest)
+    without a row. The WARC keeps the body as received (still encoded, ``WARC-Truncated`` only
+    when the wire body was cut).
     """
 
-    def __init__(self, archive: Archive, maxsize: int, crawler: Crawler) -> None:
+    def __init__(self, archive: Archive, maxsize: int, crawler: Crawler, decode: bool = True) -> None:
         self.archive = archive
         self.maxsize = maxsize
         self.crawler = crawler
+        self.decode = decode  # COMPRESSION_ENABLED: Scrapy decodes content codings
         self._received: dict[int, int] = {}
 
     @classmethod
@@ -58,7 +189,8 @@ class WarcCaptureMiddleware:
         ext = crawler.get_extension(ArchiveExtension)
         if ext is None:
             raise NotConfigured("no archive (ARCHIVE_ENABLED is off)")
-        mw = cls(ext.archive, crawler.settings.getint("DOWNLOAD_MAXSIZE"), crawler)
+        settings = crawler.settings
+        mw = cls(ext.archive, settings.getint("DOWNLOAD_MAXSIZE"), crawler, settings.getbool("COMPRESSION_ENABLED"))
         if mw.maxsize:
             crawler.signals.connect(mw.bytes_received, signal=signals.bytes_received)
         return mw
@@ -89,6 +221,7 @@ class WarcCaptureMiddleware:
             truncated = "length"
             response = response.replace(body=body)
             response.flags.append("truncated")
+            request.meta["archive_truncated_reason"] = f"response truncated at DOWNLOAD_MAXSIZE ({limit} bytes)"
             self.crawler.stats.inc_value("archive/responses_truncated")
             logger.warning("response of %s cut at %d bytes (DOWNLOAD_MAXSIZE)", response.url, limit)
         # Scrapy's HTTP client adds Host itself; the request record should show it
@@ -115,11 +248,49 @@ class WarcCaptureMiddleware:
         request.meta["warc"] = location  # a RecordLocation, all the way to the manifest row
         request.meta["fetched_at"] = self.archive.now()
         self.crawler.stats.inc_value("archive/warc_responses")
+        limit = request.meta.get("archive_maxsize")
+        if limit:
+            # HttpCompressionMiddleware's decompression limit (it reads this key; 0 would be none)
+            request.meta["download_maxsize"] = limit
+            response = self._cap_decoded(request, response, limit)
         return response
+
+    def _cap_decoded(self, request: Request, response: Response, limit: int) -> Response:
+        """The response decoded and cut at ``limit`` if its decoded body is larger; else unchanged."""
+        if not self.decode or request.method == "HEAD":
+            return response  # HttpCompressionMiddleware does not decode these either
+        codings, left = _split_encodings(response.headers.getlist("Content-Encoding"))
+        if not codings:
+            return response
+        try:
+            decoded, cut = decode_capped(response.body, codings, limit)
+        except Exception:
+            return response  # not in its coding: HttpCompressionMiddleware fails it, as without us
+        if not cut:
+            return response  # fits: HttpCompressionMiddleware decodes it (held to the same limit)
+        reason = f"decoded body exceeds DOWNLOAD_MAXSIZE ({limit} bytes)"
+        request.meta.setdefault("archive_truncated_reason", reason)
+        headers = response.headers.copy()
+        if left:
+            headers["Content-Encoding"] = left
+        else:
+            del headers["Content-Encoding"]
+        # the response class and encoding as HttpCompressionMiddleware would choose them
+        respcls = responsetypes.from_args(headers=headers, url=response.url, body=decoded)
+        kwargs: dict[str, Any] = {"body": decoded, "headers": headers, "flags": [*response.flags, "decoded_truncated"]}
+        if "truncated" not in response.flags:
+            kwargs["flags"].append("truncated")
+        if issubclass(respcls, TextResponse):
+            kwargs["encoding"] = None
+        self.crawler.stats.inc_value("archive/responses_decoded_truncated")
+        logger.warning("decoded body of %s cut at %d bytes (DOWNLOAD_MAXSIZE; %d bytes on the wire, %s)",
+                       response.url, limit, len(response.body), ", ".join(c.decode() for c in codings))
+        return response.replace(cls=respcls, **kwargs)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         self._received.pop(id(request), None)
-        self.crawler.stats.inc_value(f"archive/fetch_errors/{type(exception).__name__}")
+        if not isinstance(exception, IgnoreRequest):  # e.g. forbidden by robots.txt: nothing was fetched
+            self.crawler.stats.inc_value(f"archive/fetch_errors/{type(exception).__name__}")
         return None
 
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from typing import Any
 
@@ -26,51 +23,56 @@ from crawler.items import DUPLICATE, EMPTY, ERROR, FETCHED, SKIPPED, WRITTEN, Ar
 from pipelines.archive import Archive
 from pipelines.clean import clean_text
 from pipelines.dedup import Deduplicator, MemoryIndex, load_embedded, open_index
-from pipelines.extract import ExtractionTimeout, extract_document
+from pipelines.extract import KILL_MARGIN, ExtractionTimeout, extract_document, warm_up
+from pipelines.manifest import docid_for
 from pipelines.outlets import get_outlet
+from pipelines.workers import TaskTimeout, WorkerDied, WorkerPool
 
 logger = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
     """Runs :func:`~pipelines.extract.extract_document` for fetched HTML articles in a pool of
-    ``EXTRACT_WORKERS`` processes (the reactor never blocks on trafilatura)."""
+    ``EXTRACT_WORKERS`` processes (the reactor never blocks on trafilatura). A page still being
+    extracted ``EXTRACT_TIMEOUT`` seconds after its worker started it has its worker killed
+    (:class:`~pipelines.workers.WorkerPool`) and becomes an ``error`` row; the other pages go on."""
 
     def __init__(self, crawler: Crawler, workers: int, timeout: float) -> None:
         self.crawler = crawler
         self.workers = workers
         self.timeout = timeout
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: WorkerPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ExtractPipeline":
         workers = crawler.settings.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
         return cls(crawler, workers, crawler.settings.getfloat("EXTRACT_TIMEOUT"))
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-
     def open_spider(self) -> None:
-        self.pool = self._new_pool()
+        self.pool = WorkerPool(self.workers, initializer=warm_up, name="extract")
 
     def close_spider(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.close()
+            self.pool = None
 
     async def process_item(self, item: Article) -> Article:
         if item.status != FETCHED:
             return item
         assert self.pool is not None
         body, item.body = item.body, b""
+        # the alarm in the worker acts between bytecodes; the pool kills a worker stuck in C
+        deadline = self.timeout + KILL_MARGIN if self.timeout else None
         try:
             result = await asyncio.wrap_future(
-                self.pool.submit(extract_document, body, item.content_type, item.final_url or item.url, item.outlet, self.timeout)
+                self.pool.submit(extract_document, body, item.content_type, item.final_url or item.url, item.outlet, self.timeout, deadline=deadline)
             )
-        except ExtractionTimeout:
+        except (ExtractionTimeout, TaskTimeout) as exc:
+            logger.warning("extraction of %s stopped at EXTRACT_TIMEOUT=%ss (%s)", item.url, self.timeout,
+                           "worker killed" if isinstance(exc, TaskTimeout) else "alarm in the worker")
             item.status, item.reason = ERROR, f"extraction took longer than EXTRACT_TIMEOUT={self.timeout}s"
             return item
-        except BrokenProcessPool as exc:
-            self.pool = self._new_pool()
+        except WorkerDied as exc:
             item.status, item.reason = ERROR, f"extraction worker died: {exc}"
             return item
         except Exception as exc:
@@ -94,13 +96,19 @@ class ExtractPipeline:
 
 
 class CleanPipeline:
-    """Applies the text rules of the item's outlet (valid on the fetch day) and assembles the corpus text."""
+    """Checks the page's canonical URL can be its identity, applies the text rules of the item's
+    outlet (valid on the fetch day) and assembles the corpus text."""
 
     def process_item(self, item: Article) -> Article:
         if item.status != FETCHED:
             return item
+        outlet = get_outlet(item.outlet)
+        why = outlet.canonical_problem(item.canonical_url, item.edition) if item.canonical_url else None
+        if why:  # the row keeps the fetched URL as the article's identity, and says why
+            item.reason = f"canonical URL {item.canonical_url} not used as identity: {why}"
+            item.canonical_url = ""
         when = date.fromisoformat(item.fetched_at[:10]) if item.fetched_at else None
-        item.text, paragraphs, removed = clean_text(item.title, item.paragraphs, get_outlet(item.outlet), when)
+        item.text, paragraphs, removed = clean_text(item.title, item.paragraphs, outlet, when)
         item.paragraphs = paragraphs
         item.removed_lines = dict(sorted((Counter(item.removed_lines) + removed).items()))
         if paragraphs:
@@ -148,12 +156,16 @@ class DedupPipeline:
         if item.status != WRITTEN:
             return item
         assert self.dedup is not None
-        args: tuple[Any, ...] = (item.docid, item.url, "\n".join(item.paragraphs), item.authors, get_outlet(item.outlet).wire_bylines)
+        fallback = docid_for(item.final_url or item.url)
+        args: tuple[Any, ...] = (item.docid, item.url, "\n".join(item.paragraphs), item.authors, get_outlet(item.outlet).wire_bylines, fallback)
         if isinstance(self.dedup.index, MemoryIndex):
             verdict = self.dedup.check(*args)
         else:
             verdict = await asyncio.to_thread(self.dedup.check, *args)
         item.wire = verdict.wire
+        if verdict.docid is not None:  # the canonical URL is shared by a different text: not this page's identity
+            item.reason = f"canonical URL {item.canonical_url} not used as identity: another page with a different text has it"
+            item.canonical_url = ""
         if verdict.duplicate_of is not None:
             item.status, item.reason = DUPLICATE, verdict.reason or ""
             item.duplicate_of, item.similarity, item.containment = verdict.duplicate_of, verdict.similarity, verdict.containment

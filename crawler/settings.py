@@ -27,6 +27,15 @@ DOWNLOAD_TIMEOUT = 60
 #: responses are cut (and archived as truncated) at this size, see WarcCaptureMiddleware
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+#: Scrapy's defaults plus Accept-Encoding: only the codings whose WARC records every reader can
+#: decode and verify (Scrapy would also advertise br and zstd; warcio 1.8.1 crashes on a br record
+#: with the brotli module Scrapy requires, and reads zstd payloads undecoded). A server that sends
+#: br or zstd anyway is still decoded, size-limited and archived verifiably (see pipelines/warc.py).
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en",
+    "Accept-Encoding": "gzip, deflate",
+}
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
@@ -38,6 +47,10 @@ RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 120.0
 
 DOWNLOADER_MIDDLEWARES = {
+    # robots.txt (ROBOTSTXT_OBEY) resolved per host before any of its requests goes out; 5xx or
+    # unreachable: the host is disallowed for the run (RFC 9309), see crawler/robots.py
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.RobotsPolicyMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.WarcCaptureMiddleware": 900,
@@ -75,6 +88,9 @@ ARCHIVE_LOCK_ENABLED = True
 #: (crawler.frontier sets it to SCHEDULER_URI)
 ARCHIVE_STATE_URI = ""
 ARCHIVE_STATE_KEY_PREFIX = "archived"  # the Redis set is {prefix}:{outlet}
+#: a URL that failed for good (404, 410, 451, a redirect loop) in this many runs is not fetched
+#: again (0: always retried); transient failures (5xx, timeouts) never count
+ARCHIVE_MAX_ATTEMPTS = 3
 
 # --- syndicated-copy detection -----------------------------------------------------------------
 DEDUP_ENABLED = True
@@ -84,6 +100,8 @@ DEDUP_NAMESPACE = "dedup"  # Redis key prefix; crawlers that share it share the 
 
 # --- extraction -------------------------------------------------------------------------------
 EXTRACT_WORKERS = 0  # 0: one process per core
+#: seconds a page may take once a worker starts it: an alarm in the worker, then (1 s later) the
+#: worker is killed, even inside one C call, and replaced; the page becomes an error row (0: no limit)
 EXTRACT_TIMEOUT = 60.0
 
 # --- shared frontier (scale-out) -----------------------------------------------------------------

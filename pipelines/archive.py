@@ -56,6 +56,7 @@ class ArchiveConfig:
     lock_wait: float
     state_uri: str  # redis://... in frontier mode: the archived state shared at once
     state_key_prefix: str
+    max_attempts: int  # runs that may fail a URL for good (404, 410, redirect loop) before it is given up; 0: never
     software: str
 
 
@@ -78,7 +79,7 @@ class Archive:
         # spool recovery must not take it for a dead run's leftovers
         mark_live(self.run_dir)
         self.lock = RunLock(store, outlet, self.run_id, ttl=config.lock_ttl, wait=config.lock_wait) if config.lock_enabled else None
-        self.state = ArchivedState(store, outlet, config.state_uri, config.state_key_prefix)
+        self.state = ArchivedState(store, outlet, config.state_uri, config.state_key_prefix, config.max_attempts)
         self.warc = warc.RotatingWarcWriter(
             self.run_dir / "warc",
             prefix=config.warc_prefix.format(outlet=outlet),
@@ -118,8 +119,8 @@ class Archive:
         self.state.load()
         self._manifest = ManifestWriter(self.run_dir / MANIFEST)
         logger.info(
-            "archive %s: run %s, %d URLs already archived for %s, %d earlier run(s) recovered",
-            self.store.uri, self.prefix, len(self.state), self.outlet, len(self.recovered_runs),
+            "archive %s: run %s, %d URLs already archived for %s (%d given up after %d failed runs), %d earlier run(s) recovered",
+            self.store.uri, self.prefix, len(self.state), self.outlet, self.state.given_up(), self.config.max_attempts, len(self.recovered_runs),
         )
 
     # ------------------------------------------------------------------ during the run
@@ -148,8 +149,7 @@ class Archive:
         self._manifest.write(row)
         if row.text_key:  # only now: a published text file always has its row (a crash in between loses neither)
             self._publish(row.text_key)
-        if row.archived:
-            self.state.add(row.urls())
+        self.state.record(row)
         return row
 
     def put_dedup_delta(self, data: bytes) -> None:
@@ -199,7 +199,10 @@ class Archive:
             **extra,
         }
         cfg = self.config
-        published, summary = finalize_run(self.spool, self.store, self.prefix, {"warc_files": self.warc_files, "finish_reason": finish_reason, "recovered": False, **fields}, cfg.upload_retries, cfg.upload_backoff)
+        published, summary = finalize_run(
+            self.spool, self.store, self.prefix, {"warc_files": self.warc_files, "finish_reason": finish_reason, "recovered": False, **fields},
+            cfg.upload_retries, cfg.upload_backoff, already=self.state.urls,
+        )
         if self.lock is not None:
             self.lock.release()
         if upload_failures:

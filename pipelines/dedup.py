@@ -158,6 +158,10 @@ def best_match(fp: Fingerprint, docids: list[str], sigs: np.ndarray, sizes: np.n
 
 
 class DedupIndex(Protocol):
+    def check(self, docid: str, fp: Fingerprint) -> Match | None:
+        """The earlier copy ``fp`` duplicates, or None (nothing is added)."""
+        ...
+
     def check_and_add(self, docid: str, fp: Fingerprint) -> Match | None:
         """Atomically: the earlier copy ``fp`` duplicates, or None (and ``docid`` becomes canonical)."""
         ...
@@ -402,6 +406,9 @@ class RedisIndex:
         finally:
             self._unlock(token)
 
+    def check(self, docid: str, fp: Fingerprint) -> Match | None:
+        return self._check(docid, fp)
+
     def _check(self, docid: str, fp: Fingerprint) -> Match | None:
         ns = self.ns
         pipe = self.r.pipeline(transaction=False)
@@ -520,29 +527,45 @@ class Verdict:
     similarity: float | None = None
     containment: float | None = None
     reason: str | None = None
+    #: the docid the text was filed under when the canonical URL's own docid could not be used
+    #: (a canonical URL shared by pages with different texts), else None
+    docid: str | None = None
 
 
 class Deduplicator:
     """One run's copy decisions: the first archived copy of a story is canonical, later ones are copies.
 
-    The one home of "same canonical URL": an article whose docid was written earlier (in this run,
-    or in an earlier one: the index has it) is a copy of that docid. ``check`` blocks on Redis.
+    The one home of "same canonical URL": an article whose docid (its canonical URL) was written
+    earlier is a copy of that docid when its text is a copy too; when the text is different, the
+    canonical URL is shared by different pages and is not an identity: the text is filed under
+    ``fallback`` (the docid of its fetched URL). ``check`` blocks on Redis.
     """
 
     def __init__(self, index: DedupIndex) -> None:
         self.index = index
         self._written: dict[str, str] = {}  # docid -> URL accepted in this run
 
-    def check(self, docid: str, url: str, body: str, authors: Iterable[str] = (), bylines: tuple[str, ...] = ()) -> Verdict:
+    def check(self, docid: str, url: str, body: str, authors: Iterable[str] = (), bylines: tuple[str, ...] = (), fallback: str | None = None) -> Verdict:
         wire = detect_wire(body, authors, bylines)
+        fp = fingerprint(body)
+        filed_as = None
         if docid in self._written:
-            return Verdict(wire, docid, reason=f"same canonical URL as {self._written[docid]} written earlier in this run")
-        match = self.index.check_and_add(docid, fingerprint(body))
+            earlier = self.index.check(docid, fp)
+            if earlier is not None or fallback is None or fallback == docid:
+                return self._copy(wire, docid, earlier, f"same canonical URL as {self._written[docid]} written earlier in this run")
+            docid = filed_as = fallback
+        match = self.index.check_and_add(docid, fp)
         if match is None:
             self._written[docid] = url
-            return Verdict(wire)
+            return Verdict(wire, docid=filed_as)
+        return self._copy(wire, docid, match, "same canonical URL archived earlier")
+
+    @staticmethod
+    def _copy(wire: str | None, docid: str, match: Match | None, same_reason: str) -> Verdict:
+        if match is None:
+            return Verdict(wire, docid, reason=same_reason)
         if match.canonical == docid:
-            reason = "same canonical URL archived earlier"
+            reason = same_reason
         else:
             reason = "exact copy" if match.exact else "near-duplicate (syndicated copy)"
         return Verdict(wire, match.canonical, match.similarity, match.containment, reason)

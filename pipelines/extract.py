@@ -1,8 +1,11 @@
-"""Article extraction with trafilatura, in a process pool so the reactor never blocks on it.
+"""Article extraction with trafilatura, in worker processes so the reactor never blocks on it.
 
-trafilatura is CPU-bound and has no timeout of its own; each call runs in a worker process
-under a ``SIGALRM`` deadline (``EXTRACT_TIMEOUT``), so one pathological page costs one
-``error`` row, not the crawl.
+trafilatura is CPU-bound and has no timeout of its own. Each call runs in a worker process
+(``pipelines/workers.py``) under two deadlines: a ``SIGALRM`` in the worker (``EXTRACT_TIMEOUT``),
+cheap but acted on only between Python bytecodes, and the pool's hard one
+(``EXTRACT_TIMEOUT + KILL_MARGIN``), which kills the worker stuck inside one C call (an lxml XPath
+on a page of 100k ``<p>`` runs for minutes). Either way one pathological page costs one ``error``
+row, not the crawl.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import re
 import signal
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import trafilatura
@@ -24,8 +28,16 @@ from pipelines.clean import prune_html
 logger = logging.getLogger(__name__)
 
 
+#: seconds past ``EXTRACT_TIMEOUT`` after which the parent kills the worker (the in-worker alarm,
+#: which costs no new process, has this long to act first)
+KILL_MARGIN = 1.0
+
+
 class ExtractionTimeout(Exception):
     pass
+
+
+_alarm_fired = False
 
 
 def _detect(body: bytes) -> str | None:
@@ -54,7 +66,24 @@ def _meta(tree: lxml_html.HtmlElement, *names: str) -> str | None:
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
+    global _alarm_fired
+    _alarm_fired = True
     raise ExtractionTimeout()
+
+
+_WARM_UP_PAGE = (
+    '<html><head><meta property="og:title" content="Warm up">'
+    '<meta property="article:published_time" content="2026-01-01T00:00:00+00:00"></head><body><article>'
+    + "<p>The index rose after the ministry said the budget would help exporters and the textile sector.</p>" * 8
+    + "</article></body></html>"
+).encode()
+
+
+def warm_up() -> None:
+    """A worker's initializer: import and exercise the extraction once, so a new worker's first
+    page does not pay for it inside its deadline. (A page of real length and metadata: a short one
+    would load trafilatura's fallback extractors, 35 MB a worker, that ordinary pages never need.)"""
+    _extract(_WARM_UP_PAGE, "text/html; charset=utf-8", "http://localhost/", None)
 
 
 def extract_document(body: bytes, content_type: str, url: str, outlet_name: str | None, timeout: float = 0) -> dict[str, Any]:
@@ -63,14 +92,19 @@ def extract_document(body: bytes, content_type: str, url: str, outlet_name: str 
     Returns title, authors, published (ISO 8601 or None), canonical_url, language, encoding,
     paragraphs (trafilatura's text lines; cleaning groups them) and removed (HTML rule counts).
     """
+    global _alarm_fired
     if timeout:
+        _alarm_fired = False
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        return _extract(body, content_type, url, outlet_name)
+        result = _extract(body, content_type, url, outlet_name)
     finally:
         if timeout:
             signal.setitimer(signal.ITIMER_REAL, 0)
+    if timeout and _alarm_fired:  # the alarm's exception was swallowed by a library's broad ``except``
+        raise ExtractionTimeout()
+    return result
 
 
 def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) -> dict[str, Any]:
@@ -80,12 +114,7 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
     except (etree.ParserError, ValueError):
         # e.g. a str with an XML encoding declaration: parse the bytes once re-encoded
         tree = lxml_html.document_fromstring(text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
-    canonical = None
-    for href in tree.xpath('//link[@rel="canonical"]/@href'):
-        if href.strip():
-            canonical = href.strip()
-            break
-    canonical = canonical or _meta(tree, "og:url")
+    canonical = _canonical(tree, url)
     published = _meta(tree, "article:published_time", "datePublished", "pubdate", "publish-date")
     html_lang = (tree.get("lang") or "").split("-")[0].lower() or None
     outlet = get_outlet(outlet_name) if outlet_name else None
@@ -119,6 +148,21 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
         "paragraphs": [ln.strip() for ln in (doc.text or "").split("\n") if ln.strip()] if doc is not None else [],
         "removed": dict(removed),
     }
+
+
+def _canonical(tree: lxml_html.HtmlElement, url: str) -> str | None:
+    """The page's canonical URL (``<link rel=canonical>``, else ``og:url``), made absolute against
+    ``<base href>`` and the page's URL, as a browser would; None when there is none or it is not http(s)."""
+    base = url
+    for href in tree.xpath("//base/@href"):
+        if href.strip():
+            base = urljoin(url, href.strip())
+            break
+    for href in [*tree.xpath('//link[@rel="canonical"]/@href'), _meta(tree, "og:url") or ""]:
+        if href.strip():
+            absolute = urljoin(base, href.strip())
+            return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    return None
 
 
 def _first_text(tree: lxml_html.HtmlElement, xpath: str) -> str | None:

@@ -37,13 +37,21 @@ def warc_key(prefix: str, filename: str) -> str:
     return f"{prefix}/warc/{filename}"
 
 
+ARCHIVED_DIR, ATTEMPTS_DIR = "archived/", "attempts/"
+
+
 def state_prefix(outlet: str) -> str:
     return f"state/{outlet}/"
 
 
 def state_key(outlet: str, run_id: str) -> str:
     """Where a run's archived URLs are listed (the incremental state)."""
-    return f"{state_prefix(outlet)}archived/{run_id}.txt"
+    return f"{state_prefix(outlet)}{ARCHIVED_DIR}{run_id}.txt"
+
+
+def attempts_key(outlet: str, run_id: str) -> str:
+    """Where a run lists the URLs it tried and failed for good (counted toward ARCHIVE_MAX_ATTEMPTS)."""
+    return f"{state_prefix(outlet)}{ATTEMPTS_DIR}{run_id}.txt"
 
 
 def dedup_key(run_id: str) -> str:

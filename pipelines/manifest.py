@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from collections.abc import Container
 from typing import Any, TextIO
 
 from pipelines.warc import RecordLocation
@@ -117,6 +118,44 @@ class ManifestWriter:
         self._fh.close()
 
 
-def archived_urls(rows: list[ManifestRow]) -> list[str]:
-    """Sorted URLs of a run's archived rows: its incremental state file."""
-    return sorted(set().union(*(row.urls() for row in rows if row.archived)))
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+#: HTTP answers that will not change by trying again soon: they count toward ARCHIVE_MAX_ATTEMPTS
+PERMANENT_HTTP = (404, 410, 451)
+
+
+def moved_to(row: ManifestRow) -> str | None:
+    """For the row of an article URL that redirected to another article URL: that URL.
+
+    Such a row is ``skipped`` and is archived only once its target is (otherwise a later run
+    tries the old URL again), never the target on its behalf.
+    """
+    if row.status == SKIPPED and row.http_status in REDIRECT_CODES and row.final_url and row.final_url != row.url:
+        return row.final_url
+    return None
+
+
+def archived_urls(rows: list[ManifestRow], already: Container[str] = ()) -> list[str]:
+    """Sorted URLs a run archived (its incremental state file): the URLs of its archived rows, and
+    the old URL of a moved article whose new URL is archived (by this run or in ``already``)."""
+    done: set[str] = set()
+    for row in rows:
+        if row.archived and moved_to(row) is None:
+            done |= row.urls()
+    for row in rows:
+        target = moved_to(row)
+        if target is not None and (target in done or target in already):
+            done.add(row.url)
+    return sorted(done)
+
+
+def failed_attempts(rows: list[ManifestRow], archived: Container[str]) -> list[str]:
+    """Sorted URLs whose try counts toward ARCHIVE_MAX_ATTEMPTS: a permanent failure (404, 410,
+    451, a redirect loop or chain) or a moved article whose new URL was not archived. Transient
+    failures (5xx, timeouts, truncation) do not count: they are retried as long as they are listed."""
+    out: set[str] = set()
+    for row in rows:
+        if row.status == ERROR and row.http_status is not None and (row.http_status in PERMANENT_HTTP or row.http_status in REDIRECT_CODES):
+            out.add(row.url)
+        elif moved_to(row) is not None and row.url not in archived:
+            out.add(row.url)
+    return sorted(out)

@@ -14,14 +14,16 @@ import logging
 import shutil
 import time
 from collections import Counter
+from collections.abc import Container
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipelines import warc
-from pipelines.layout import MANIFEST, MARKER, SUMMARY, dedup_key, outlet_of, run_id_of, state_key
-from pipelines.manifest import WRITTEN, ManifestRow, archived_urls, read_manifest
+from pipelines.layout import MANIFEST, MARKER, SUMMARY, attempts_key, dedup_key, outlet_of, run_id_of, state_key
+from pipelines.manifest import WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest
 from pipelines.process import is_alive, this_process
+from pipelines.state import load_state
 from pipelines.storage import Spool, Store, publish_file, write_atomic
 
 logger = logging.getLogger(__name__)
@@ -76,16 +78,24 @@ def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], fin
     return summary
 
 
-def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[str, Any], retries: int, backoff: float) -> tuple[bool, dict[str, Any]]:
+def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[str, Any], retries: int, backoff: float, already: Container[str] | None = None) -> tuple[bool, dict[str, Any]]:
     """Write the run's state file, summary and marker to the spool, then publish the whole run.
 
     ``summary_fields``: what only the running process knows (see :func:`run_summary`); a recovered
-    run has only ``warc_files``, ``finish_reason`` and ``recovered``. Returns whether the whole run
-    is in the store (otherwise it stays in the spool), and the summary.
+    run has only ``warc_files``, ``finish_reason`` and ``recovered``. ``already``: the URLs archived
+    before this run (read from the store when not given). Returns whether the whole run is in the
+    store (otherwise it stays in the spool), and the summary.
     """
     rows = read_manifest(spool.dir / prefix / MANIFEST)
     run_id = run_id_of(prefix)
-    spool.put(state_key(outlet_of(prefix), run_id), "".join(u + "\n" for u in archived_urls(rows)).encode("utf-8"))
+    outlet = outlet_of(prefix)
+    if already is None:
+        already = load_state(store, outlet)[0]
+    archived = archived_urls(rows, already)
+    spool.put(state_key(outlet, run_id), "".join(u + "\n" for u in archived).encode("utf-8"))
+    failed = failed_attempts(rows, set(archived))
+    if failed:
+        spool.put(attempts_key(outlet, run_id), "".join(u + "\n" for u in failed).encode("utf-8"))
     summary = run_summary(prefix, rows, **summary_fields)
     spool.put(f"{prefix}/{SUMMARY}", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     marker = {"run_id": run_id, "prefix": prefix, "finished_at": summary["finished_at"], "manifest_rows": len(rows), "recovered": summary["recovered"]}
@@ -98,7 +108,8 @@ def publish_run(spool: Spool, store: Store, prefix: str, retries: int, backoff: 
     run_id = run_id_of(prefix)
     last = (f"{prefix}/{MANIFEST}", f"{prefix}/{SUMMARY}")
     keys = [k for k in spool.pending(prefix) if k not in last and not k.endswith("/" + MARKER)]
-    tail = [k for k in (state_key(outlet_of(prefix), run_id), dedup_key(run_id)) if (spool.dir / k).exists()] + list(last)
+    outlet = outlet_of(prefix)
+    tail = [k for k in (state_key(outlet, run_id), attempts_key(outlet, run_id), dedup_key(run_id)) if (spool.dir / k).exists()] + list(last)
     ok = True
     for key in keys + tail:
         if (spool.dir / key).exists():

@@ -11,7 +11,14 @@ Format decisions:
   server used ``Transfer-Encoding: chunked`` the header is kept as
   ``X-Archive-Orig-Transfer-Encoding`` and a ``Content-Length`` of the stored body is added, so
   readers do not try to de-chunk a body that is no longer chunked.
-- A response cut off at the size limit carries ``WARC-Truncated: length``.
+- A response cut off at the size limit carries ``WARC-Truncated: length``. A body that decodes to
+  more than the limit (a decompression bomb) is stored as received, compressed, and complete
+  unless the wire body itself was cut; readers here decode at most ``READ_MAX_PAYLOAD`` of it.
+- ``Content-Encoding: br`` is kept as ``X-Archive-Orig-Content-Encoding: br`` (body still br as
+  received): warcio 1.8.1 decodes br with brotlipy's API, and with the ``brotli`` module that
+  Scrapy requires (same module name, other API) ``warcio check`` and every warcio reader crash on
+  such a record. The crawl does not ask for br (``Accept-Encoding: gzip, deflate``); this is for
+  servers that send it anyway. Other codings warcio does not know (zstd) it leaves undecoded.
 - ``warcio`` does not notice a truncated gzip member or a short block, so :func:`scan_warc`
   checks every record's declared ``Content-Length`` against the bytes really present.
 """
@@ -38,6 +45,11 @@ from warcio.warcwriter import WARCWriter
 OPEN_SUFFIX = ".open"
 WARC_SUFFIX = ".warc.gz"
 HOP_BY_HOP_RENAMED = {"transfer-encoding": "X-Archive-Orig-Transfer-Encoding"}
+#: Content-Encoding values warcio would try to decode and cannot (see the module docstring)
+UNREADABLE_CONTENT_ENCODINGS = frozenset({"br"})
+CONTENT_ENCODING_RENAMED = "X-Archive-Orig-Content-Encoding"
+#: at most this many decoded payload bytes are read per record (a bomb's 1 GiB is not inflated)
+READ_MAX_PAYLOAD = 64 * 1024 * 1024
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
@@ -227,7 +239,9 @@ def _archival_response_headers(headers: list[tuple[str, str]], body_len: int) ->
     renamed = False
     for name, value in headers:
         new = HOP_BY_HOP_RENAMED.get(name.lower())
-        if new:
+        if name.lower() == "content-encoding" and value.strip().lower() in UNREADABLE_CONTENT_ENCODINGS:
+            out.append((CONTENT_ENCODING_RENAMED, value))
+        elif new:
             out.append((new, value))
             renamed = True
         else:
@@ -361,18 +375,36 @@ class ReadRecord:
     record_id: str
     status: int | None
     headers: list[tuple[str, str]]
-    payload: bytes  # content-decoded body, as a reader would use it
+    #: content-decoded body as a warcio reader gets it (gzip and deflate decoded; br, renamed, and zstd
+    #: as stored), at most READ_MAX_PAYLOAD bytes of it
+    payload: bytes
+    payload_complete: bool = True  # False: the payload decodes to more than READ_MAX_PAYLOAD bytes
 
 
-def _read(rec: Any) -> ReadRecord:
+def _read_payload(stream: Any, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of a warcio content stream; and whether that was all of it."""
+    pieces, size = [], 0
+    while size <= limit:
+        piece = stream.read(min(1 << 20, limit + 1 - size))
+        if not piece:
+            return b"".join(pieces), True
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces)[:limit], False
+
+
+def _read(rec: Any, max_payload: int = READ_MAX_PAYLOAD) -> ReadRecord:
     http = rec.http_headers if rec.rec_type in ("response", "request") else None
+    # the rest of the record is still read (raw) by warcio, so digests are checked all the same
+    payload, complete = _read_payload(rec.content_stream(), max_payload)
     return ReadRecord(
         rec_type=rec.rec_type,
         target_uri=rec.rec_headers.get_header("WARC-Target-URI") or "",
         record_id=rec.rec_headers.get_header("WARC-Record-ID") or "",
         status=int(http.get_statuscode()) if http is not None and rec.rec_type == "response" else None,
         headers=list(http.headers) if http is not None else [],
-        payload=rec.content_stream().read(),
+        payload=payload,
+        payload_complete=complete,
     )
 
 

@@ -10,23 +10,27 @@ from __future__ import annotations
 import logging
 import re
 import zlib
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from datetime import date
+from io import BytesIO
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from lxml import etree
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.extensions import ArchiveExtension
 from crawler.items import ERROR, FETCHED, SKIPPED, Article
 from pipelines.archive import Archive
 from pipelines.outlets import Outlet, get_outlet
+from pipelines.urls import normalize_article_url, redact, strip_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -58,23 +62,219 @@ def _parse_day(value: str | None) -> date | None:
         return None
 
 
-def _news_dates(body: bytes) -> dict[str, str]:
-    """``<news:publication_date>`` of each ``<loc>`` of a Google News sitemap (Scrapy's Sitemap drops them)."""
-    if _NEWS_NS.encode() not in body:
-        return {}
-    parser = etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False, no_network=True)
-    root = etree.fromstring(body, parser=parser)
-    dates: dict[str, str] = {}
-    for url in root.iter("{*}url") if root is not None else ():
-        loc = url.findtext("{*}loc")
-        date = url.findtext(f"{{{_NEWS_NS}}}news/{{{_NEWS_NS}}}publication_date")
-        if loc and date:
-            dates[loc.strip()] = date.strip()
-    return dates
+#: child sitemaps of an index in flight at once while ``max_articles`` is set: they outrank the
+#: articles in the scheduler, so all of an index's children would be fetched before the first
+#: article; a few at a time, discovery stops fetching sitemaps as soon as the budget is spent
+SITEMAP_WINDOW = 4
+#: a reference to an entity other than the XML predefined ones and character references
+_ENTITY_REF = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);|#)[A-Za-z_:][-A-Za-z0-9._:]*;")
+#: what matters in a DOCTYPE declaration: quoted literals and comments are skipped whole
+_DTD_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|[\[\]>]", re.S)
+#: libxml2 errors after which a document is not read to its end (limits, a body that stops short)
+_PARSER_STOPS = frozenset({"ERR_RESOURCE_LIMIT", "ERR_ENTITY_LOOP", "ERR_NO_MEMORY", "ERR_TAG_NOT_FINISHED", "ERR_INTERNAL_ERROR"})
+_BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
-def _flag(value: Any) -> bool:
-    return str(value).lower() in ("1", "true", "yes", "on")
+@dataclass
+class _SitemapDoc:
+    """A sitemap as read: its root element's name, its entries (``<loc>``, date hint) and what went wrong."""
+
+    kind: str = ""
+    entries: list[tuple[str, str | None]] = field(default_factory=list)
+    #: the parser's error when it stopped before the end of the document (a limit hit, a cut body)
+    cut: str | None = None
+    #: entries dropped because their ``<loc>`` holds an entity reference (XXE, billion laughs)
+    entity_refs: int = 0
+    #: entries after the cut were read again from the document without its DTD
+    recovered: bool = False
+
+
+def _local(el: Any) -> str:
+    return el.tag.rpartition("}")[2] if isinstance(el.tag, str) else ""
+
+
+def _read_sitemap_xml(body: bytes) -> _SitemapDoc | None:
+    """One pass of lxml's recovering parser over a sitemap or sitemap index; None if it is no XML.
+
+    Entities are never substituted and nothing is loaded (no DTD, no network), so an external entity
+    (XXE) stays an unresolved reference; libxml2's limits (entity amplification, depth, sizes) stay on.
+    An entry whose ``<loc>`` holds an entity reference is dropped, not read as the text around it.
+    """
+    events = etree.iterparse(
+        BytesIO(body), events=("start", "end"), recover=True, resolve_entities=False, no_network=True,
+        load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False,
+    )
+    doc = _SitemapDoc()
+    root = None
+    ended = False
+    error = ""
+    try:
+        for event, el in events:
+            if root is None:
+                root, doc.kind = el, _local(el)
+            if el is root:
+                ended = event == "end"
+                continue
+            if event == "start" or _local(el) not in ("url", "sitemap"):
+                continue
+            loc = next((c for c in el if _local(c) == "loc"), None)
+            text = (loc.text or "").strip() if loc is not None else ""
+            if loc is not None and (len(loc) or "\ufffd" in text):
+                doc.entity_refs += 1
+            elif text:
+                hint = el.findtext(f"{{{_NEWS_NS}}}news/{{{_NEWS_NS}}}publication_date") or next(
+                    (c.text for c in el if _local(c) == "lastmod"), None
+                )
+                doc.entries.append((text, (hint.strip() or None) if hint else None))
+            el.clear()  # a sitemap may list 50,000 URLs: keep the tree small
+            parent = el.getparent()
+            while parent is not None and el.getprevious() is not None:
+                del parent[0]
+    except etree.XMLSyntaxError as exc:
+        error = str(exc)
+    if root is None:
+        return None
+    # the parser stopped early: a limit (it then closes nothing), or the end of a cut body (it then
+    # closes every open element, the root included)
+    stops = [e for e in events.error_log if e.type_name in _PARSER_STOPS]
+    if stops or not ended:
+        errors = stops or [e for e in events.error_log if e.level >= etree.ErrorLevels.ERROR]
+        last = errors[-1] if errors else None  # the one that stopped the parser
+        doc.cut = (
+            f"{last.type_name}: {last.message.strip()} (line {last.line}, column {last.column})"
+            if last is not None
+            else error or "the document ends before its root element is closed"
+        )
+        if doc.entries and body.rstrip().endswith(doc.entries[-1][0].encode("utf-8", "replace")):
+            doc.entries.pop()  # the body ends inside this <loc>: the URL may be cut short
+    return doc
+
+
+def _without_dtd(body: bytes) -> bytes | None:
+    """``body`` without its DOCTYPE declaration (internal subset included), each reference to a
+    declared entity replaced by U+FFFD; None if there is no DOCTYPE before the root element."""
+    start = body.find(b"<!DOCTYPE")
+    if start < 0 or re.search(rb"<[A-Za-z_]", body[:start]):
+        return None
+    subset = False
+    for m in _DTD_TOKEN.finditer(body, start + len(b"<!DOCTYPE")):
+        token = m.group()
+        if token == b"[":
+            subset = True
+        elif token == b"]":
+            subset = False
+        elif token == b">" and not subset:
+            return body[:start] + _ENTITY_REF.sub(b"&#xFFFD;", body[m.end():])
+    return None
+
+
+def _parse_sitemap(body: bytes) -> _SitemapDoc | None:
+    """A sitemap's entries, keeping the valid ones when the parser stops early.
+
+    A sitemap cut by a parser limit (a billion-laughs entity trips libxml2's amplification limit)
+    keeps ``cut``, the parser's error, for the caller to log; its entries are then read again from
+    the document without its DTD (sitemaps have no use for one), so the entries after the bomb are
+    not lost, and the entries that referenced an entity are dropped.
+    """
+    doc = _read_sitemap_xml(body)
+    if doc is None or doc.cut is None:
+        return doc
+    bare = _without_dtd(body)
+    again = _read_sitemap_xml(bare) if bare is not None else None
+    if again is not None and again.kind == doc.kind and len(again.entries) >= len(doc.entries):
+        again.recovered, again.cut = True, doc.cut
+        return again
+    return doc
+
+
+def _budget_spent(spider: OutletSpider) -> bool:
+    """``max_articles`` articles are requested: discovery fetches no more sitemaps."""
+    return spider.max_articles is not None and spider._requested >= spider.max_articles
+
+
+def _sitemap_request(spider: OutletSpider, loc: str) -> Request:
+    return Request(spider.to_fetch(loc), callback=spider.parse_sitemap, errback=spider.source_failed, priority=20, meta={"source": f"sitemap:{urlsplit(loc).path}"})
+
+
+def _next_sitemaps(spider: OutletSpider, n: int) -> Iterator[Request]:
+    """Up to ``n`` of the queued child sitemaps, while the budget lasts (queued ones dropped once it is spent)."""
+    if _budget_spent(spider):
+        _drop_sitemaps(spider, 0)
+        return
+    while n > 0 and spider._sitemap_queue:
+        yield _sitemap_request(spider, spider._sitemap_queue.popleft())
+        n -= 1
+
+
+def _drop_sitemaps(spider: OutletSpider, fetched: int) -> None:
+    """The budget is spent: the queued child sitemaps (and ``fetched`` ones already read) are dropped."""
+    dropped = len(spider._sitemap_queue) + fetched
+    if not dropped:
+        return
+    if not spider.crawler.stats.get_value("discovery/sitemaps_over_max_articles"):
+        logger.info("max_articles=%d reached: no more sitemaps are read", spider.max_articles)
+    spider._sitemap_queue.clear()
+    spider.crawler.stats.inc_value("discovery/sitemaps_over_max_articles", dropped)
+
+
+def _refill_sitemaps_when_idle(spider: Spider) -> None:
+    """``spider_idle``: a queued child sitemap waits for a read sitemap to pass the turn on; when the
+    ones in flight failed instead (``source_failed``), the crawl goes idle and the next ones go now."""
+    if not isinstance(spider, OutletSpider) or spider.crawler.engine is None:
+        return
+    requests = list(_next_sitemaps(spider, SITEMAP_WINDOW))
+    for request in requests:
+        spider.crawler.engine.crawl(request)
+    if requests:
+        raise DontCloseSpider
+
+
+def _max_articles(value: Any) -> int | None:
+    """``-a max_articles=N``: a positive whole number; 0 or empty means no limit."""
+    text = "" if value is None else str(value).strip()
+    if isinstance(value, bool) or (text and not re.fullmatch(r"[0-9]+", text)):
+        raise ValueError(f"max_articles must be a positive whole number (0 for no limit), got {value!r}")
+    return (int(text) or None) if text else None
+
+
+def _since(value: Any) -> date | None:
+    """``-a since=YYYY-MM-DD``: a real calendar day."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError(f"since must be a date YYYY-MM-DD, got {value!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"since must be a real date YYYY-MM-DD, got {value!r} ({exc})") from None
+
+
+def _recrawl(value: Any) -> bool:
+    """``-a recrawl=``: 1/0, true/false, yes/no, on/off (empty: off)."""
+    if isinstance(value, bool):
+        return value
+    word = "" if value is None else str(value).strip().lower()
+    if not word:
+        return False
+    if word not in _BOOL_WORDS:
+        raise ValueError(f"recrawl must be 1/0, true/false, yes/no or on/off, got {value!r}")
+    return _BOOL_WORDS[word]
+
+
+def _mirror(value: Any) -> tuple[str, str] | None:
+    """``-a base_url=``: scheme and host[:port] of an http(s) mirror, without path or credentials."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    parts = urlsplit(text.rstrip("/"))
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(f"base_url must be like http://127.0.0.1:8080 (http or https, a host, no path or credentials), got {value!r}")
+    return parts.scheme, parts.netloc.lower()
 
 
 class OutletSpider(Spider):
@@ -93,47 +293,57 @@ class OutletSpider(Spider):
         recrawl: str | None = None,
         **kwargs: Any,
     ) -> None:
+        # every argument is checked before anything else happens: a bad one refuses the run
+        outlet = get_outlet(self.outlet_name)
+        edition_name = str(edition).strip() if edition is not None and str(edition).strip() else outlet.default_edition
+        if edition_name not in outlet.editions:
+            raise ValueError(f"edition must be one of {', '.join(sorted(outlet.editions))} for {outlet.name}, got {edition!r}")
+        max_articles_n = _max_articles(max_articles)
+        since_day = _since(since)
+        recrawl_flag = _recrawl(recrawl)
+        mirror = _mirror(base_url)
         super().__init__(*args, **kwargs)
-        self.outlet = get_outlet(self.outlet_name)
-        self.edition_name = edition or self.outlet.default_edition
+        self.outlet = outlet
+        self.edition_name = edition_name
         self.edition = self.outlet.edition(self.edition_name)
-        self.max_articles = int(max_articles) if max_articles not in (None, "", "0") else None
-        self.since = date.fromisoformat(since) if since else None
-        self.recrawl = _flag(recrawl) if recrawl is not None else False
+        self.max_articles = max_articles_n
+        self.since = since_day
+        self.recrawl = recrawl_flag
         self.base_url = self.edition.base_url or self.outlet.base_url
         live = urlsplit(self.base_url)
         self._live = (live.scheme, live.netloc)
-        if base_url:
-            mirror = urlsplit(base_url.rstrip("/"))
-            if not mirror.scheme or not mirror.netloc:
-                raise ValueError(f"base_url must be like http://127.0.0.1:8080, got {base_url!r}")
-            self._mirror: tuple[str, str] | None = (mirror.scheme, mirror.netloc)
-            self.allowed_domains = [mirror.hostname or mirror.netloc]
+        self._mirror: tuple[str, str] | None = mirror
+        if mirror:
+            self.allowed_domains = [urlsplit(f"{mirror[0]}://{mirror[1]}").hostname or mirror[1]]
         else:
-            self._mirror = None
             self.allowed_domains = list(self.outlet.domains)
+        self._sitemap_queue: deque[str] = deque()  # child sitemaps of an index not requested yet (max_articles)
         self._scheduled: set[str] = set()  # every article URL seen, scheduled or not
         self._requested = 0  # article URLs actually requested (max_articles)
+        self._moved: dict[str, str] = {}  # article URL -> the article URL it redirected to
         self._archive: Archive | None = None
 
     # ------------------------------------------------------------------ URL mapping
 
     def to_fetch(self, url: str) -> str:
-        """The URL to request: the live outlet URL, or its twin on the mirror."""
-        parts = urlsplit(url)
+        """The URL to request: the live outlet URL, or its twin on the mirror; never with credentials
+        (a request URL's ``user:password@`` would be sent as Basic auth), never with a fragment."""
+        parts = urlsplit(strip_credentials(url))
         if self._mirror and self.outlet.owns_host(parts.hostname or ""):
             return urlunsplit((*self._mirror, parts.path, parts.query, ""))
         return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
 
     def to_live(self, url: str) -> str:
-        """The outlet URL a fetched URL stands for (identity unless crawling a mirror)."""
-        parts = urlsplit(url)
-        if self._mirror and (parts.scheme, parts.netloc) == self._mirror:
-            return urlunsplit((*self._live, parts.path, parts.query, ""))
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+        """The outlet URL a fetched URL (or a ``Location``) stands for: the live URL of a mirror URL,
+        normalised as article identities are (:func:`pipelines.urls.normalize_article_url`: no
+        credentials, no fragment, the edition's canonical scheme and host)."""
+        parts = urlsplit(strip_credentials(url))
+        if self._mirror and (parts.scheme, parts.netloc.lower()) == self._mirror:
+            parts = parts._replace(scheme=self._live[0], netloc=self._live[1])
+        return normalize_article_url(urlunsplit(parts), self.outlet, self.edition_name)
 
     def absolute(self, path_or_url: str) -> str:
-        return urljoin(self.base_url + "/", path_or_url)
+        return strip_credentials(urljoin(self.base_url + "/", path_or_url))
 
     # ------------------------------------------------------------------ run policy
 
@@ -155,10 +365,14 @@ class OutletSpider(Spider):
     async def start(self) -> AsyncIterator[Any]:
         ext = self.crawler.get_extension(ArchiveExtension)
         self._archive = await ext.opened() if ext is not None else None
+        self.crawler.signals.connect(_refill_sitemaps_when_idle, signal=signals.spider_idle)
         ed = self.edition
         for path in ed.feeds:
             yield self._source(path, self.parse_feed, "feed", priority=30)
         for path in ed.sitemaps:
+            if _budget_spent(self):  # start() is read lazily: the feeds may have spent it already
+                _drop_sitemaps(self, 1)
+                continue
             yield self._source(path, self.parse_sitemap, "sitemap", priority=20)
         for path in ed.sections:
             yield self._source(path, self.parse_section, "section", priority=10)
@@ -180,7 +394,7 @@ class OutletSpider(Spider):
 
     # ------------------------------------------------------------------ discovery
 
-    def parse_feed(self, response: Response) -> Iterator[Request]:
+    def parse_feed(self, response: Response) -> Iterator[Request | Article]:
         """RSS 2.0, RSS 1.0 and Atom: item links with their publication dates."""
         self.crawler.stats.inc_value("discovery/feeds")
         try:
@@ -217,34 +431,55 @@ class OutletSpider(Spider):
             if link:
                 yield from self.article_request(urljoin(self.to_live(response.url), link), published, source)
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        """Sitemap indexes (followed) and URL sets, Google News sitemaps included; .gz bodies too."""
-        self.crawler.stats.inc_value("discovery/sitemaps")
-        body = response.body
-        if body[:2] == b"\x1f\x8b":
+    def parse_sitemap(self, response: Response) -> Iterator[Request | Article]:
+        """Sitemap indexes (followed) and URL sets, Google News sitemaps included; .gz bodies too.
+
+        With ``max_articles``, an index's children are queued and requested a few at a time (each
+        sitemap read passes its turn on to the next), and once the budget is spent no sitemap is
+        read or requested any more. A sitemap the XML parser stops in (a limit, a cut body) is logged
+        and counted (``discovery/sitemaps_rejected``); its valid entries are kept where possible.
+        """
+        stats = self.crawler.stats
+        if _budget_spent(self):
+            _drop_sitemaps(self, 1)
+            return
+        stats.inc_value("discovery/sitemaps")
+        doc: _SitemapDoc | None = None
+        body: bytes | None = response.body
+        if body is not None and body[:2] == b"\x1f\x8b":
             try:
                 body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
             except (OSError, ValueError, EOFError, zlib.error) as exc:
                 logger.warning("sitemap %s: bad gzip (%s); skipped", response.url, exc)
-                return
-        try:
-            sitemap = Sitemap(body)
-        except Exception as exc:  # lxml raises various errors on junk
-            logger.warning("sitemap %s is not XML (%s); skipped", response.url, exc)
-            return
-        source = response.meta["source"]
-        if sitemap.type == "sitemapindex":
-            for entry in sitemap:
-                loc = urljoin(self.to_live(response.url), entry["loc"])
-                if self.outlet.owns_host(urlsplit(loc).hostname or ""):
-                    yield Request(self.to_fetch(loc), callback=self.parse_sitemap, errback=self.source_failed, priority=20, meta={"source": f"sitemap:{urlsplit(loc).path}"})
-            return
-        news = _news_dates(body)
-        for entry in sitemap:
-            published = news.get(entry["loc"].strip()) or entry.get("lastmod")
-            yield from self.article_request(urljoin(self.to_live(response.url), entry["loc"]), published, source)
+                body = None
+        if body is not None:
+            doc = _parse_sitemap(body)
+            if doc is None:
+                logger.warning("sitemap %s is not XML; skipped", response.url)
+        if doc is not None:
+            if doc.cut is not None:
+                stats.inc_value("discovery/sitemaps_rejected")
+                kept = (f"{len(doc.entries)} entries read again without its DTD" if doc.recovered
+                        else f"the {len(doc.entries)} entries before it are kept, the rest is lost")
+                logger.warning("sitemap %s rejected by the XML parser: %s; %s", response.url, redact(doc.cut), kept)
+            if doc.entity_refs:
+                stats.inc_value("discovery/sitemap_entries_rejected", doc.entity_refs)
+                logger.warning("sitemap %s: %d entries whose <loc> holds an entity reference ignored", response.url, doc.entity_refs)
+            base = self.to_live(response.url)
+            if doc.kind == "sitemapindex":
+                children = [u for u in (urljoin(base, loc) for loc, _ in doc.entries) if self.outlet.owns_host(urlsplit(u).hostname or "")]
+                if self.max_articles is None:
+                    yield from (_sitemap_request(self, u) for u in children)
+                else:
+                    self._sitemap_queue.extend(children)
+                    yield from _next_sitemaps(self, SITEMAP_WINDOW - 1)  # and one more below
+            else:
+                source = response.meta["source"]
+                for loc, published in doc.entries:
+                    yield from self.article_request(urljoin(base, loc), published, source)
+        yield from _next_sitemaps(self, 1)  # this sitemap's turn passes on to a queued one
 
-    def parse_section(self, response: Response) -> Iterator[Request]:
+    def parse_section(self, response: Response) -> Iterator[Request | Article]:
         """Fallback source: article-shaped links of a section page."""
         self.crawler.stats.inc_value("discovery/sections")
         if not isinstance(response, TextResponse):
@@ -253,12 +488,17 @@ class OutletSpider(Spider):
         for href in response.xpath("//a/@href").getall():
             yield from self.article_request(urljoin(base, href.strip()), None, response.meta["source"])
 
-    def article_request(self, url: str, published: str | None, source: str) -> Iterator[Request]:
-        """Schedule ``url`` if it is a new article of this edition within the run's limits."""
-        parts = urlsplit(url)
-        if not self.outlet.owns_host(parts.hostname or "") or not self.outlet.is_article_url(url, self.edition_name):
+    def article_request(self, url: str, published: str | None, source: str) -> Iterator[Request | Article]:
+        """Schedule ``url`` if it is a new article of this edition within the run's limits.
+
+        The URL is first normalised to the article's one identity (no credentials, no fragment, the
+        edition's canonical scheme and host: :func:`pipelines.urls.normalize_article_url`), so the
+        spellings of one article get one request and one row. A URL too long to request
+        (``URLLENGTH_LIMIT``, which Scrapy would drop without a trace) gets an ``error`` row instead.
+        """
+        url = normalize_article_url(url, self.outlet, self.edition_name)
+        if not self.outlet.owns_host(urlsplit(url).hostname or "") or not self.outlet.is_article_url(url, self.edition_name):
             return
-        url = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         stats = self.crawler.stats
         if url in self._scheduled:
             return
@@ -274,18 +514,30 @@ class OutletSpider(Spider):
             stats.inc_value("articles/over_max_articles")
             return
         self._scheduled.add(url)
+        request = self._article_fetch(url, {"url": url, "published_hint": published, "source": source, "redirects": 0})
+        limit = self.crawler.settings.getint("URLLENGTH_LIMIT")
+        if limit and len(request.url) > limit:
+            stats.inc_value("articles/url_too_long")
+            item = self._item(None, request)
+            item.status = ERROR
+            item.reason = f"URL of {len(request.url)} characters is longer than URLLENGTH_LIMIT ({limit}); not requested"
+            yield item
+            return
         self._requested += 1
         stats.inc_value("articles/scheduled")
-        yield self._article_fetch(url, {"url": url, "published_hint": published, "source": source, "redirects": 0})
+        yield request
 
     def _article_fetch(self, url: str, info: dict[str, Any], supersedes: str | None = None) -> Request:
         # Redirects of articles are followed here, not by RedirectMiddleware, so that every
         # article URL gets a manifest row, also one that redirects offsite or to an article
         # that is already scheduled (the dupefilter would drop it without a trace).
+        # A followed hop is not filtered: the chain (``info["chain"]``) bounds it and detects loops,
+        # and a dropped hop would leave the listed URL without a row.
         return Request(
             self.to_fetch(url),
             callback=self.parse_article,
             errback=self.article_failed,
+            dont_filter=info["redirects"] > 0,
             meta={"article": info, "dont_redirect": True, "handle_httpstatus_list": list(REDIRECTS), "frontier_supersedes": supersedes},
         )
 
@@ -323,29 +575,40 @@ class OutletSpider(Spider):
             item.status = SKIPPED
             item.reason = f"non-HTML content ({mime or 'unknown type'}); archived in the WARC only"
         elif item.truncated:
+            # cut on the wire, or decoded to more than the limit (WarcCaptureMiddleware says which)
+            cut = response.meta.get("archive_truncated_reason") or f"response truncated at DOWNLOAD_MAXSIZE ({len(response.body)} bytes)"
             item.status = ERROR
-            item.reason = f"response truncated at DOWNLOAD_MAXSIZE ({len(response.body)} bytes); archived in the WARC only"
+            item.reason = f"{cut}; archived in the WARC only"
         else:
             item.status = FETCHED
             item.body = response.body
         yield item
 
     def _follow_redirect(self, response: Response, item: Article) -> Iterator[Article | Request]:
+        """One row for the listed URL whatever the chain: followed hops, a moved article, or an error."""
         info = dict(response.meta["article"])
+        chain = [*info.get("chain", [info["url"]])]
         location = response.headers.get(b"Location", b"").decode("latin-1").strip()
         target = self.to_live(urljoin(response.url, location)) if location else ""
         target = urlunsplit(urlsplit(target)._replace(fragment=""))
         host = urlsplit(target).hostname or ""
         item.status = ERROR
         item.final_url = target
+        moved_back = self._moved_to(target) == info["url"]
         if not location:
             item.reason = f"HTTP {response.status} without Location"
         elif not self.outlet.owns_host(host):
             item.reason = f"offsite redirect to {target} not followed"
+        elif target in chain or moved_back:
+            item.reason = "redirect loop: " + " -> ".join([*chain, target, *([info["url"]] if moved_back else [])])
         elif info["redirects"] >= MAX_REDIRECTS:
             item.reason = f"more than {MAX_REDIRECTS} redirects"
-        elif target != info["url"] and self.outlet.is_article_url(target, self.edition_name):
-            # an article moved: the old URL gets its row, the article is archived under its new URL
+        elif (limit := self.crawler.settings.getint("URLLENGTH_LIMIT")) and len(self.to_fetch(target)) > limit:
+            item.reason = f"redirect to a URL of {len(target)} characters, longer than URLLENGTH_LIMIT ({limit}); not followed"
+        elif self.outlet.is_article_url(target, self.edition_name):
+            # an article moved: the old URL gets its row (archived once the new one is, see
+            # pipelines.manifest.archived_urls), the article is archived under its new URL
+            self._moved[info["url"]] = target
             item.status = SKIPPED
             item.reason = f"redirects to article {target}, archived under that URL"
             yield item
@@ -354,9 +617,18 @@ class OutletSpider(Spider):
         else:
             self._scheduled.add(target)
             info["redirects"] += 1
+            info["chain"] = [*chain, target]
             yield self._article_fetch(target, info, supersedes=response.meta.get("frontier_entry"))
             return
         yield item
+
+    def _moved_to(self, url: str) -> str | None:
+        """Where an article that moved in this run ended up (following moves, loops cut)."""
+        seen = {url}
+        while url in self._moved and self._moved[url] not in seen:
+            url = self._moved[url]
+            seen.add(url)
+        return url if len(seen) > 1 else None
 
     def article_failed(self, failure: Failure) -> Iterator[Article]:
         request: Request = failure.request  # type: ignore[attr-defined]
@@ -370,7 +642,11 @@ class OutletSpider(Spider):
 
 
 def _failure_reason(failure: Failure) -> str:
+    from crawler.robots import RobotsForbidden
+
     value = failure.value
+    if isinstance(value, RobotsForbidden):
+        return str(value)  # "forbidden by robots.txt[: disallow_all (HTTP 503)]"
     if isinstance(value, HttpError):
         status = value.response.status
         return f"HTTP {status}"

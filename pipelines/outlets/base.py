@@ -144,9 +144,10 @@ class Outlet:
         key = edition or self.default_edition
         if key not in self._compiled:
             ed = self.edition(key)
+            # ASCII classes: ``\d`` must not match Arabic-Indic or other Unicode digits in a URL path
             self._compiled[key] = (
-                re.compile(ed.article_pattern),
-                re.compile(ed.exclude_pattern) if ed.exclude_pattern else None,
+                re.compile(ed.article_pattern, re.ASCII),
+                re.compile(ed.exclude_pattern, re.ASCII) if ed.exclude_pattern else None,
             )
         pattern, exclude = self._compiled[key]
         parts = urlsplit(url)
@@ -158,6 +159,14 @@ class Outlet:
     def qualified_text_rules(self) -> tuple[TextRule, ...]:
         """The outlet's text rules named by their manifest key, ``<outlet>:<name>``."""
         return self._qualified
+
+    def canonical_problem(self, canonical: str, edition: str | None = None) -> str | None:
+        """Why a page's canonical URL cannot be its identity (another site, not an article), or None."""
+        if not self.owns_host(urlsplit(canonical).hostname or ""):
+            return "it is on another site"
+        if not self.is_article_url(canonical, edition):
+            return "it is not an article URL"
+        return None
 
     def owns_host(self, host: str) -> bool:
         host = host.lower().split(":")[0]

@@ -28,7 +28,7 @@ from __future__ import annotations
 from pipelines.outlets.base import Edition, Outlet, line_rule
 
 #: ``/<slug>-<id>/``: one path segment ending in a hyphen and a numeric id (trailing slash optional).
-_ARTICLE = r"^/[a-z0-9][a-z0-9%_-]*-\d{3,7}/?$"
+_ARTICLE = r"^/[a-z0-9][a-z0-9%A-F_-]*-\d{3,7}/?$"  # percent-escapes are upper-case (pipelines/urls.py)
 #: archive/listing/system paths (tag, author, category, video, gallery...), trashed posts that
 #: sitemaps still list (``/<slug>-<id>__trashed/``) and search/comment-reply query URLs. Most of
 #: these already fail the one-segment article pattern; the guard covers odd permalinks too.
