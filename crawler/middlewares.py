@@ -159,6 +159,21 @@ def decode_capped(body: bytes, codings: list[bytes], limit: int) -> tuple[bytes,
     return body, cut
 
 
+def _decoded(response: Response, body: bytes, left: list[bytes], flags: list[str]) -> Response:
+    """``response`` with its decoded ``body``, as HttpCompressionMiddleware builds it (codings
+    ``left`` undecoded stay in Content-Encoding; response class and encoding chosen anew)."""
+    headers = response.headers.copy()
+    if left:
+        headers["Content-Encoding"] = left
+    else:
+        del headers["Content-Encoding"]
+    respcls = responsetypes.from_args(headers=headers, url=response.url, body=body)
+    kwargs: dict[str, Any] = {"body": body, "headers": headers, "flags": flags}
+    if issubclass(respcls, TextResponse):
+        kwargs["encoding"] = None
+    return response.replace(cls=respcls, **kwargs)
+
+
 class WarcCaptureMiddleware:
     """Write every HTTP exchange as WARC request/response records; cut responses at the size limit.
 
@@ -256,7 +271,7 @@ class WarcCaptureMiddleware:
         return response
 
     def _cap_decoded(self, request: Request, response: Response, limit: int) -> Response:
-        """The response decoded and cut at ``limit`` if its decoded body is larger; else unchanged."""
+        """The response decoded, and cut at ``limit`` (flagged ``truncated``) if its decoded body is larger."""
         if not self.decode or request.method == "HEAD":
             return response  # HttpCompressionMiddleware does not decode these either
         codings, left = _split_encodings(response.headers.getlist("Content-Encoding"))
@@ -267,25 +282,19 @@ class WarcCaptureMiddleware:
         except Exception:
             return response  # not in its coding: HttpCompressionMiddleware fails it, as without us
         if not cut:
-            return response  # fits: HttpCompressionMiddleware decodes it (held to the same limit)
+            # fits: handed on decoded, as HttpCompressionMiddleware would (one decoding pass, not two)
+            self.crawler.stats.inc_value("httpcompression/response_bytes", len(decoded))
+            self.crawler.stats.inc_value("httpcompression/response_count")
+            return _decoded(response, decoded, left, list(response.flags))
         reason = f"decoded body exceeds DOWNLOAD_MAXSIZE ({limit} bytes)"
         request.meta.setdefault("archive_truncated_reason", reason)
-        headers = response.headers.copy()
-        if left:
-            headers["Content-Encoding"] = left
-        else:
-            del headers["Content-Encoding"]
-        # the response class and encoding as HttpCompressionMiddleware would choose them
-        respcls = responsetypes.from_args(headers=headers, url=response.url, body=decoded)
-        kwargs: dict[str, Any] = {"body": decoded, "headers": headers, "flags": [*response.flags, "decoded_truncated"]}
+        flags = [*response.flags, "decoded_truncated"]
         if "truncated" not in response.flags:
-            kwargs["flags"].append("truncated")
-        if issubclass(respcls, TextResponse):
-            kwargs["encoding"] = None
+            flags.append("truncated")
         self.crawler.stats.inc_value("archive/responses_decoded_truncated")
         logger.warning("decoded body of %s cut at %d bytes (DOWNLOAD_MAXSIZE; %d bytes on the wire, %s)",
                        response.url, limit, len(response.body), ", ".join(c.decode() for c in codings))
-        return response.replace(cls=respcls, **kwargs)
+        return _decoded(response, decoded, left, flags)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         self._received.pop(id(request), None)

@@ -314,8 +314,8 @@ def test_capture_cuts_a_bomb_on_its_decoded_size_and_leaves_scrapy_nothing_to_in
     assert len(responses) == 5
 
 
-def test_capture_leaves_what_fits_to_scrapy_and_honours_head_and_compression_off(tmp_path: Path) -> None:
-    """A body that decodes within the limit, a HEAD, a body not in its coding, COMPRESSION_ENABLED off: response unchanged."""
+def test_capture_decodes_what_fits_once_and_honours_head_and_compression_off(tmp_path: Path) -> None:
+    """A body that decodes within the limit is handed on decoded; a HEAD, a body not in its coding, COMPRESSION_ENABLED off: unchanged."""
     limit = 1 << 20
     with unit_crawler("brecorder", tmp_path, {"DOWNLOAD_MAXSIZE": limit}) as unit:
         mw = WarcCaptureMiddleware.from_crawler(unit.crawler)
@@ -324,9 +324,11 @@ def test_capture_leaves_what_fits_to_scrapy_and_honours_head_and_compression_off
             request = Request(f"{URL}?fits-{coding}")
             mw.process_request(request)
             response = fake_response(request, encode(HTML, coding), {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": coding})
-            assert mw.process_response(request, response) is response, "a body that fits is Scrapy's to decode"
-            assert request.meta["download_maxsize"] == limit, "and Scrapy decodes it held to the limit"
-            assert compression.process_response(request, response).body == HTML
+            decoded = mw.process_response(request, response)
+            assert decoded.body == HTML and b"Content-Encoding" not in decoded.headers, "a body that fits is handed on decoded, in one pass"
+            assert isinstance(decoded, HtmlResponse) and "truncated" not in decoded.flags
+            assert request.meta["download_maxsize"] == limit, "Scrapy's decompression limit is back"
+            assert compression.process_response(request, decoded) is decoded, "so Scrapy has nothing left to decode"
         head = Request(f"{URL}?head", method="HEAD")
         mw.process_request(head)
         response = fake_response(head, bomb("gzip", 4 << 20), {"Content-Type": "text/html", "Content-Encoding": "gzip"})
