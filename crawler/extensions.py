@@ -19,6 +19,7 @@ from pipelines.archive import Archive, ArchiveConfig
 from pipelines.crawljob import COMPLETE, INCOMPLETE, REFUSED
 from pipelines.publish import iso
 from pipelines.runlock import RunLocked
+from pipelines.urls import redact
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,33 @@ class ArchiveExtension:
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],
         )
+
+
+class _Redact(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+class RedactCredentials:
+    """Every log line of the crawl without URL credentials (Scrapy's own lines included, e.g. a
+    redirect to ``http://user:password@host/``): filters on the root handlers."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "RedactCredentials":
+        ext = cls()
+        ext.install()
+        # Scrapy installs its root handler after the extensions are built: filter that one too
+        crawler.signals.connect(ext.install, signal=signals.engine_started)
+        return ext
+
+    def install(self) -> None:
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, _Redact) for f in handler.filters):
+                handler.addFilter(_Redact())
 
 
 class Progress:

@@ -33,6 +33,7 @@ from scrapy.utils.response import response_status_message
 
 from crawler.extensions import ArchiveExtension
 from pipelines.archive import Archive
+from pipelines.urls import strip_credentials
 from pipelines.warc import HttpExchange
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,25 @@ def _decoded(response: Response, body: bytes, left: list[bytes], flags: list[str
     if issubclass(respcls, TextResponse):
         kwargs["encoding"] = None
     return response.replace(cls=respcls, **kwargs)
+
+
+class StripCredentialsMiddleware:
+    """First of all (before robots.txt): a request whose URL carries credentials (``user:pass@``,
+    e.g. from a source's redirect, which RedirectMiddleware follows as given) goes again without
+    them, so they are never sent, archived, counted or logged."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StripCredentialsMiddleware":
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> Request | None:
+        if "@" not in urlsplit(request.url).netloc:
+            return None
+        self.crawler.stats.inc_value("downloader/credentials_stripped")
+        return request.replace(url=strip_credentials(request.url), dont_filter=True)
 
 
 class WarcCaptureMiddleware:

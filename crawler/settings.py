@@ -47,6 +47,7 @@ RETRY_BACKOFF_BASE = 2.0
 RETRY_BACKOFF_MAX = 120.0
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.StripCredentialsMiddleware": 50,
     # robots.txt (ROBOTSTXT_OBEY) resolved per host before any of its requests goes out; 5xx or
     # unreachable: the host is disallowed for the run (RFC 9309), see crawler/robots.py
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -112,7 +113,7 @@ FRONTIER_HEARTBEAT = 5.0  # seconds; a worker silent for 3 beats is dead and its
 ADDONS = {"crawler.frontier.SharedFrontier": 0}
 
 # --- operator view ----------------------------------------------------------------------------
-EXTENSIONS = {"crawler.extensions.ArchiveExtension": 100, "crawler.extensions.Progress": 500}
+EXTENSIONS = {"crawler.extensions.RedactCredentials": 0, "crawler.extensions.ArchiveExtension": 100, "crawler.extensions.Progress": 500}
 PROGRESS_INTERVAL = 30.0  # seconds between progress lines; 0 turns them off
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

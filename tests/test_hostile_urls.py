@@ -500,3 +500,35 @@ def test_xxe_sitemap_in_process(tmp_path: Path) -> None:
         assert [(r.meta["article"]["url"], r.meta["article"]["published_hint"]) for r in out] == [(LIVE + A, None)]
         assert unit.stats["discovery/sitemap_entries_rejected"] == 1
         assert all(secret not in repr(r.meta) and secret not in r.url for r in out)
+
+
+def test_a_source_redirect_with_credentials_is_fetched_without_them(tmp_path: Path) -> None:
+    """Feeds and sitemaps are redirected by Scrapy's RedirectMiddleware: the credentials of its
+    Location must never be sent, archived (WARC-Target-URI) or logged."""
+    from tests.hostile import HostileServer, article_html, article_id, brecorder_site, page, redirect, rss
+
+    secret = "sEcReT-9f3"
+    a = article_id(7)
+    routes = brecorder_site({a: page(article_html("Redirected feed's story"))}, listed=[],
+                            extra={"/feeds/markets": lambda req: redirect(f"http://user:{secret}@{req.headers['Host']}/feeds/moved")(req),
+                                   "/feeds/moved": page(rss([a]), content_type="application/rss+xml")})
+    with HostileServer(routes) as server:
+        result = run_crawl("brecorder", server, str(tmp_path / "archive"), tmp_path / "spool", {"LOG_LEVEL": "DEBUG"})
+    assert result.returncode == 0, result.log[-2000:]
+    assert server.hits["/feeds/moved"] == 1 and server.hits[a] == 1
+    assert not any("authorization" in s.headers for s in server.seen), "no Basic auth sent"
+    assert secret not in result.log
+    for path in (tmp_path / "archive").rglob("*"):
+        if path.is_file() and path.suffix != ".gz":
+            assert secret.encode() not in path.read_bytes(), path
+    from pipelines.reader import completed_runs
+    from pipelines.storage import open_store
+    from pipelines.warc import iter_records
+
+    store = open_store(str(tmp_path / "archive"))
+    [prefix] = completed_runs(store)
+    for key in store.list_keys(prefix + "/warc/"):
+        for rec in iter_records(store.get_bytes(key) or b""):
+            assert secret not in rec.target_uri
+            if rec.rec_type == "request":
+                assert not any(k.lower() == "authorization" for k, _ in rec.headers)
