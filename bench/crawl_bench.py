@@ -106,6 +106,34 @@ def tree_rss_kib(pid: int) -> int:
     return total
 
 
+def run_measured(cmd: list[str], log: Path, interval: float, timeout: float | None = None) -> tuple[int, float, int]:
+    """Run ``cmd`` (output to ``log``): its exit code, wall seconds and the peak RSS (KiB) of its
+    process tree, sampled every ``interval`` seconds; killed after ``timeout`` seconds."""
+    peak = 0
+    done = threading.Event()
+    start = time.perf_counter()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss_kib(proc.pid))
+                time.sleep(interval)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        elapsed = time.perf_counter() - start
+        done.set()
+        sampler.join()
+    return rc, elapsed, peak
+
+
 def run_crawl(site: Path, work: Path, workers: int) -> dict[str, float]:
     server = MirrorServer(site).start()
     try:
@@ -113,23 +141,7 @@ def run_crawl(site: Path, work: Path, workers: int) -> dict[str, float]:
             "ARCHIVE_SPOOL_DIR": str(work / "spool"), "EXTRACT_WORKERS": str(workers), "LOG_LEVEL": "WARNING",
             "CONCURRENT_REQUESTS": "32", "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
         })
-        peak = 0
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "crawl.log", "wb"))
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, tree_rss_kib(proc.pid))
-                time.sleep(0.2)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        rc = proc.wait()
-        elapsed = time.perf_counter() - start
-        done.set()
-        sampler.join()
+        rc, elapsed, peak = run_measured(cmd, work / "crawl.log", interval=0.2)
     finally:
         server.stop()
     if rc != 0:

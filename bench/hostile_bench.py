@@ -27,18 +27,15 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.crawl_bench import tree_rss_kib  # noqa: E402
+from bench.crawl_bench import run_measured  # noqa: E402
 from pipelines.crawljob import mirror_crawl_command  # noqa: E402
 from pipelines.reader import completed_runs, read_rows  # noqa: E402
 from pipelines.storage import open_store  # noqa: E402
@@ -84,28 +81,7 @@ def crawl_case(name: str, articles: dict[str, Handler], work: Path) -> dict[str,
         cmd = mirror_crawl_command("brecorder", server.base_url, str(archive), {
             "ARCHIVE_SPOOL_DIR": str(work / "spool"), "EXTRACT_WORKERS": "2", "LOG_LEVEL": "INFO", "RETRY_TIMES": "0",
         })
-        peak = 0
-        done = threading.Event()
-        start = time.perf_counter()
-        with open(work / "crawl.log", "wb") as log:
-            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-            def sample() -> None:
-                nonlocal peak
-                while not done.is_set():
-                    peak = max(peak, tree_rss_kib(proc.pid))
-                    time.sleep(0.05)
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            try:
-                rc = proc.wait(timeout=900)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                rc = proc.wait()
-            elapsed = time.perf_counter() - start
-            done.set()
-            sampler.join()
+        rc, elapsed, peak = run_measured(cmd, work / "crawl.log", interval=0.05, timeout=900)
     row: dict[str, Any] = {}
     store = open_store(str(archive))
     runs = completed_runs(store)

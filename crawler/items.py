@@ -55,6 +55,11 @@ class Article:
     def docid(self) -> str:
         return docid_for(self.canonical_url or self.final_url or self.url)
 
+    def distrust_canonical(self, why: str) -> None:
+        """The page's canonical URL is not its identity: the fetched URL is, and the row says why."""
+        self.reason = f"canonical URL {self.canonical_url} not used as identity: {why}"
+        self.canonical_url = ""
+
     def manifest_row(self) -> ManifestRow:
         """The item as a manifest row; the archive adds the text and WARC keys."""
         return ManifestRow(

@@ -58,10 +58,11 @@ def _header_pairs(headers: Any) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- decoded-size limit
-# Content decoding stays HttpCompressionMiddleware's (590); WarcCaptureMiddleware only decodes
-# ahead of it, up to the limit, to learn whether the decoded body fits. Each decoder below yields
-# what Scrapy's (scrapy/utils/gz.py, scrapy/utils/_compression.py) would produce, in pieces of at
-# most 64 KiB, and is as lenient as Scrapy's with a cut stream, so "fits" means the same to both.
+# WarcCaptureMiddleware decodes content codings itself, once, ahead of HttpCompressionMiddleware
+# (590), which then finds nothing left to decode. Scrapy's decoders (scrapy/utils/gz.py,
+# scrapy/utils/_compression.py) raise at the limit and keep nothing; these yield the same bytes in
+# pieces of at most 64 KiB, so a bomb is cut at the limit with its first bytes kept, and they are
+# as lenient as Scrapy's with a cut stream.
 
 _PIECE = 65536
 

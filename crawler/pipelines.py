@@ -87,7 +87,7 @@ class ExtractPipeline:
         item.paragraphs = result["paragraphs"]
         item.removed_lines = result["removed"]
         too_old = getattr(self.crawler.spider, "too_old", None)  # the spider's run policy (-a since=)
-        reason = too_old(item.published) if too_old and item.published else None
+        reason = too_old(item.published) if too_old else None
         if reason:
             item.status, item.reason = SKIPPED, reason
         elif not item.paragraphs:
@@ -104,9 +104,8 @@ class CleanPipeline:
             return item
         outlet = get_outlet(item.outlet)
         why = outlet.canonical_problem(item.canonical_url, item.edition) if item.canonical_url else None
-        if why:  # the row keeps the fetched URL as the article's identity, and says why
-            item.reason = f"canonical URL {item.canonical_url} not used as identity: {why}"
-            item.canonical_url = ""
+        if why:
+            item.distrust_canonical(why)
         when = date.fromisoformat(item.fetched_at[:10]) if item.fetched_at else None
         item.text, paragraphs, removed = clean_text(item.title, item.paragraphs, outlet, when)
         item.paragraphs = paragraphs
@@ -163,9 +162,8 @@ class DedupPipeline:
         else:
             verdict = await asyncio.to_thread(self.dedup.check, *args)
         item.wire = verdict.wire
-        if verdict.docid is not None:  # the canonical URL is shared by a different text: not this page's identity
-            item.reason = f"canonical URL {item.canonical_url} not used as identity: another page with a different text has it"
-            item.canonical_url = ""
+        if verdict.docid is not None:  # filed under its fetched URL
+            item.distrust_canonical("another page with a different text has it")
         if verdict.duplicate_of is not None:
             item.status, item.reason = DUPLICATE, verdict.reason or ""
             item.duplicate_of, item.similarity, item.containment = verdict.duplicate_of, verdict.similarity, verdict.containment

@@ -60,10 +60,13 @@ class ArchivedState:
 
     def __contains__(self, url: str) -> bool:
         """Archived, or given up after ``max_attempts`` runs that failed it for good."""
-        return url in self.urls or (self.max_attempts > 0 and self.attempts[url] >= self.max_attempts)
+        return url in self.urls or self._exhausted(self.attempts[url])
 
     def given_up(self) -> int:
-        return sum(1 for n in self.attempts.values() if self.max_attempts > 0 and n >= self.max_attempts)
+        return sum(1 for n in self.attempts.values() if self._exhausted(n))
+
+    def _exhausted(self, failed_runs: int) -> bool:
+        return 0 < self.max_attempts <= failed_runs
 
     def record(self, row: ManifestRow) -> None:
         """Take a run's row into account at once (the run's state file is derived from its manifest)."""

@@ -192,17 +192,13 @@ def _budget_spent(spider: OutletSpider) -> bool:
     return spider.max_articles is not None and spider._requested >= spider.max_articles
 
 
-def _sitemap_request(spider: OutletSpider, loc: str) -> Request:
-    return Request(spider.to_fetch(loc), callback=spider.parse_sitemap, errback=spider.source_failed, priority=20, meta={"source": f"sitemap:{urlsplit(loc).path}"})
-
-
 def _next_sitemaps(spider: OutletSpider, n: int) -> Iterator[Request]:
     """Up to ``n`` of the queued child sitemaps, while the budget lasts (queued ones dropped once it is spent)."""
     if _budget_spent(spider):
         _drop_sitemaps(spider, 0)
         return
     while n > 0 and spider._sitemap_queue:
-        yield _sitemap_request(spider, spider._sitemap_queue.popleft())
+        yield spider._source(spider._sitemap_queue.popleft(), spider.parse_sitemap, "sitemap", priority=20)
         n -= 1
 
 
@@ -469,7 +465,7 @@ class OutletSpider(Spider):
             if doc.kind == "sitemapindex":
                 children = [u for u in (urljoin(base, loc) for loc, _ in doc.entries) if self.outlet.owns_host(urlsplit(u).hostname or "")]
                 if self.max_articles is None:
-                    yield from (_sitemap_request(self, u) for u in children)
+                    yield from (self._source(u, self.parse_sitemap, "sitemap", priority=20) for u in children)
                 else:
                     self._sitemap_queue.extend(children)
                     yield from _next_sitemaps(self, SITEMAP_WINDOW - 1)  # and one more below
@@ -515,8 +511,8 @@ class OutletSpider(Spider):
             return
         self._scheduled.add(url)
         request = self._article_fetch(url, {"url": url, "published_hint": published, "source": source, "redirects": 0})
-        limit = self.crawler.settings.getint("URLLENGTH_LIMIT")
-        if limit and len(request.url) > limit:
+        limit = self._too_long(request.url)
+        if limit:
             stats.inc_value("articles/url_too_long")
             item = self._item(None, request)
             item.status = ERROR
@@ -526,6 +522,11 @@ class OutletSpider(Spider):
         self._requested += 1
         stats.inc_value("articles/scheduled")
         yield request
+
+    def _too_long(self, fetch_url: str) -> int | None:
+        """``URLLENGTH_LIMIT`` when ``fetch_url`` is longer (Scrapy would drop its request without a trace)."""
+        limit = self.crawler.settings.getint("URLLENGTH_LIMIT")
+        return limit if limit and len(fetch_url) > limit else None
 
     def _article_fetch(self, url: str, info: dict[str, Any], supersedes: str | None = None) -> Request:
         # Redirects of articles are followed here, not by RedirectMiddleware, so that every
@@ -603,7 +604,7 @@ class OutletSpider(Spider):
             item.reason = "redirect loop: " + " -> ".join([*chain, target, *([info["url"]] if moved_back else [])])
         elif info["redirects"] >= MAX_REDIRECTS:
             item.reason = f"more than {MAX_REDIRECTS} redirects"
-        elif (limit := self.crawler.settings.getint("URLLENGTH_LIMIT")) and len(self.to_fetch(target)) > limit:
+        elif limit := self._too_long(self.to_fetch(target)):
             item.reason = f"redirect to a URL of {len(target)} characters, longer than URLLENGTH_LIMIT ({limit}); not followed"
         elif self.outlet.is_article_url(target, self.edition_name):
             # an article moved: the old URL gets its row (archived once the new one is, see
