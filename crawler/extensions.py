@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from scrapy import Spider, signals
@@ -16,7 +17,7 @@ from scrapy.statscollectors import StatsCollector
 from twisted.internet import task
 
 from pipelines.archive import Archive, ArchiveConfig
-from pipelines.crawljob import COMPLETE, INCOMPLETE, REFUSED
+from pipelines.crawljob import COMPLETE, REFUSED, STORAGE_FAILED, meaning, exit_code
 from pipelines.publish import iso
 from pipelines.runlock import RunLocked
 from pipelines.urls import redact
@@ -45,6 +46,7 @@ def archive_config(settings: BaseSettings) -> ArchiveConfig:
     return ArchiveConfig(
         uri=settings.get("ARCHIVE_URI"),
         spool_dir=settings.get("ARCHIVE_SPOOL_DIR"),
+        spool_min_free=settings.getint("ARCHIVE_SPOOL_MIN_FREE"),
         warc_prefix=settings.get("ARCHIVE_WARC_PREFIX"),
         warc_max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"),
         warc_host=settings.get("ARCHIVE_WARC_HOST"),
@@ -87,10 +89,12 @@ class ArchiveExtension:
     spider closes, with Scrapy's finish reason; :attr:`outcome` is then the run's outcome.
     """
 
-    def __init__(self, archive: Archive, stats: StatsCollector) -> None:
+    def __init__(self, archive: Archive, stats: StatsCollector, stop: Callable[[str], None] | None = None) -> None:
         self.archive = archive
         self.stats = stats
         #: how the run ended, for the exit code (pipelines.crawljob); None: the archive never closed
+        if stop is not None:  # a storage fault (spool disk full) ends the crawl: no new fetches
+            archive.on_storage_fault = lambda problem: stop(STORAGE_FAILED)
         self.outcome: str | None = None
         self._opening: asyncio.Future[None] | None = None
 
@@ -102,7 +106,7 @@ class ArchiveExtension:
         outlet = getattr(spider, "outlet", None)
         if outlet is None:
             raise NotConfigured("the archive needs an outlet spider")
-        ext = cls(Archive.create(archive_config(crawler.settings), outlet.name, spider.edition_name), crawler.stats)
+        ext = cls(Archive.create(archive_config(crawler.settings), outlet.name, spider.edition_name), crawler.stats, stop=lambda reason: _close_spider(crawler, reason))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -129,20 +133,46 @@ class ArchiveExtension:
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.stats.get_stats()
-        summary = await asyncio.to_thread(self.archive.close, reason, progress=run_counts(stats), scrapy_stats=jsonable(stats))
+        unreadable = _unreadable(stats, self.archive.outlet)
+        summary = await asyncio.to_thread(
+            self.archive.close, reason, unreadable=unreadable, progress=run_counts(stats), scrapy_stats=jsonable(stats),
+        )
         if summary is None:
             return
-        unreadable = stats.get("discovery/sources_failed", 0) and not any(
-            stats.get(k, 0) for k in ("discovery/feeds", "discovery/sitemaps", "discovery/sections")
-        )
-        if unreadable:
-            logger.error("run %s: no source of %s could be read; nothing was discovered", summary["prefix"], summary["outlet"])
-        self.outcome = COMPLETE if summary["published"] and reason == "finished" and not unreadable else INCOMPLETE
+        self.outcome = summary["exit_outcome"]
         logger.info(
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],
         )
 
+        if self.outcome != COMPLETE:  # the one line an operator (or an alert) needs
+            logger.error("run %s %s: %s (exit %d: %s)", summary["prefix"], self.outcome, summary["exit_reason"],
+                         exit_code(self.outcome, True), meaning(exit_code(self.outcome, True)))
+
+
+SOURCE_STATS = ("discovery/feeds", "discovery/sitemaps", "discovery/sections")
+
+
+def _unreadable(stats: dict[str, Any], outlet: str) -> str | None:
+    """Why the run counts as having read nothing, or None. With a shared frontier the job's total
+    decides (``frontier/job_sources_read``, set by crawler.frontier): another worker may have read them."""
+    if not stats.get("discovery/sources_failed", 0):
+        return None
+    read = stats.get("frontier/job_sources_read")
+    if read is None:
+        read = sum(int(stats.get(k, 0) or 0) for k in SOURCE_STATS)
+    return None if read else f"no source of {outlet} (feeds, sitemaps, sections) could be read; nothing was discovered"
+
+
+def _close_spider(crawler: Crawler, reason: str) -> None:
+    """Close the crawl with ``reason`` soon, from the reactor (a storage fault is found deep inside a write)."""
+    from twisted.internet import reactor
+
+    def close() -> None:
+        if crawler.engine is not None and crawler.engine.spider is not None:
+            asyncio.ensure_future(crawler.engine.close_spider_async(reason=reason))
+
+    reactor.callFromThread(close)
 
 class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:

@@ -32,7 +32,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.utils.response import response_status_message
 
 from crawler.extensions import ArchiveExtension
-from pipelines.archive import Archive
+from pipelines.archive import Archive, StorageFault
 from pipelines.urls import strip_credentials
 from pipelines.warc import HttpExchange
 
@@ -280,7 +280,11 @@ class WarcCaptureMiddleware:
             truncated=truncated,
             protocol=response.protocol or "HTTP/1.1",
         )
-        location = self.archive.record_exchange(exchange)
+        try:
+            location = self.archive.record_exchange(exchange)
+        except StorageFault as exc:  # logged once by the archive; the run is stopping
+            self.crawler.stats.inc_value("archive/not_archived_storage_fault")
+            raise IgnoreRequest(f"not archived: {exc}") from None
         request.meta["warc"] = location  # a RecordLocation, all the way to the manifest row
         request.meta["fetched_at"] = self.archive.now()
         self.crawler.stats.inc_value("archive/warc_responses")

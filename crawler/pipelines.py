@@ -20,7 +20,7 @@ from scrapy.statscollectors import StatsCollector
 
 from crawler.extensions import ArchiveExtension
 from crawler.items import DUPLICATE, EMPTY, ERROR, FETCHED, SKIPPED, WRITTEN, Article
-from pipelines.archive import Archive
+from pipelines.archive import Archive, StorageFault
 from pipelines.clean import clean_text
 from pipelines.dedup import Deduplicator, MemoryIndex, load_embedded, open_index
 from pipelines.extract import KILL_MARGIN, ExtractionTimeout, extract_document, warm_up
@@ -199,7 +199,11 @@ class ArchivePipeline:
 
     def process_item(self, item: Article) -> Article:
         assert self.archive is not None
-        row = self.archive.add(item.manifest_row(), item.text, item.warc)
+        try:
+            row = self.archive.add(item.manifest_row(), item.text, item.warc)
+        except StorageFault:  # logged once by the archive; the run is stopping and the next run fetches it
+            self.stats.inc_value("archive/not_written_storage_fault")
+            return item
         self.stats.inc_value(f"archive/status/{row.status}")
         level = logging.INFO if row.status == WRITTEN else logging.WARNING
         logger.log(level, "%s %s%s", row.status, row.url, f" ({row.reason})" if row.reason else "")

@@ -70,6 +70,9 @@ ARCHIVE_ENABLED = True
 ARCHIVE_URI = os.environ.get("ARCHIVE_URI") or "./archive"
 #: local staging folder; files stay here until the store has them
 ARCHIVE_SPOOL_DIR = os.environ.get("ARCHIVE_SPOOL_DIR") or ".spool"
+#: the run stops cleanly (outcome "failed", exit 1) when the spool's disk has less free space than
+#: this before a write; what it wrote is kept and published, the next run fetches the rest
+ARCHIVE_SPOOL_MIN_FREE = 64 * 1024 * 1024
 ARCHIVE_WARC_PREFIX = "{outlet}"
 ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
 ARCHIVE_WARC_HOST = None  # default: this machine's host name

@@ -4,7 +4,8 @@
   spider into ``--archive`` (default ``./archive``): the offline demo of the whole run.
 - ``serve OUTLET``: only serve a fixture mirror (for a manual ``scrapy crawl -a base_url=...``).
 - ``check ARCHIVE``: verify a local or S3 archive: completed runs, WARC lengths and digests,
-  every manifest row's WARC offset/length, text hashes. Exit status 1 on any problem.
+  every manifest row's WARC offset/length, text hashes; reports each run's outcome (complete,
+  incomplete, failed). Exit status 1 on any problem (``--strict``: also on a run not complete).
 - ``clean [--outlet NAME] [--as-of DATE] --out DIR [--explain] PATH...``: re-clean seed-format
   text files (or folders of them) with the text rules (generic, plus the outlet's), valid on
   ``--as-of`` (default today), writing the cleaned files under the same names to ``--out``.
@@ -79,7 +80,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
 def cmd_check(ns: argparse.Namespace) -> int:
     from pipelines.verify import verify_archive
 
-    problems, report = verify_archive(ns.archive)
+    problems, report = verify_archive(ns.archive, strict=ns.strict)
     print(json.dumps(report, indent=2))
     for problem in problems:
         print("PROBLEM:", problem, file=sys.stderr)
@@ -188,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     srv.set_defaults(func=cmd_serve)
     chk = sub.add_parser("check", help="verify an archive")
     chk.add_argument("archive")
+    chk.add_argument("--strict", action="store_true", help="a run whose outcome is not complete is a problem too")
     chk.set_defaults(func=cmd_check)
     cln = sub.add_parser("clean", help="re-clean seed-format text files without refetching")
     cln.add_argument("paths", nargs="+", help="text files or folders of .txt files")

@@ -15,25 +15,38 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipelines import warc
+from pipelines.crawljob import COMPLETE, INCOMPLETE, run_outcome
 from pipelines.layout import DEDUP_PREFIX, MANIFEST, dedup_key, run_prefix, text_key, warc_key
-from pipelines.manifest import WRITTEN, ManifestRow, ManifestWriter
+from pipelines.manifest import WRITTEN, ManifestRow, ManifestWriter, read_manifest
 from pipelines.process import HOST
-from pipelines.publish import finalize_run, iso, mark_live, recover_spool
+from pipelines.publish import finalize_run, iso, mark_live, rebuild_dedup_delta, recover_spool, run_summary
 from pipelines.runlock import RunLock
 from pipelines.state import ArchivedState
 from pipelines.storage import Spool, Store, open_store, publish_file
 
 logger = logging.getLogger(__name__)
+
+
+class StorageFault(Exception):
+    """The spool refused a write (disk full, or below ``ARCHIVE_SPOOL_MIN_FREE``): the run stops.
+
+    Nothing acknowledged is lost: a failed write is undone whole (WARC record, manifest line, text
+    file), so what the run wrote before stays valid and is published; what it could not write is
+    not in the archived state, so the next run fetches it.
+    """
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class ArchiveConfig:
 
     uri: str
     spool_dir: str
+    spool_min_free: int  # bytes; less free space on the spool's disk stops the run (storage fault)
     warc_prefix: str  # may contain {outlet}
     warc_max_bytes: int
     warc_host: str | None  # None: this machine's name
@@ -104,6 +118,11 @@ class Archive:
         self.text_bytes = 0
         self.warc_files: list[str] = []
         self.recovered_runs: list[str] = []
+        #: one line when a storage fault stopped the run (it is then "failed")
+        self.storage_problem: str | None = None
+        #: told once, at the first storage fault (the Scrapy layer stops the crawl)
+        self.on_storage_fault: Callable[[str], None] | None = None
+        self._dedup_delta_lost = False
 
     @classmethod
     def create(cls, config: ArchiveConfig, outlet: str, edition: str) -> "Archive":
@@ -117,7 +136,8 @@ class Archive:
             self.lock.acquire()  # first: an overlapping run of this outlet must not touch the spool either
         self.recovered_runs = recover_spool(self.spool, self.store, self.config.upload_retries, self.config.upload_backoff, skip=self.prefix)
         self.state.load()
-        self._manifest = ManifestWriter(self.run_dir / MANIFEST)
+        with self._writing("manifest"):
+            self._manifest = ManifestWriter(self.run_dir / MANIFEST)
         logger.info(
             "archive %s: run %s, %d URLs already archived for %s (%d given up after %d failed runs), %d earlier run(s) recovered",
             self.store.uri, self.prefix, len(self.state), self.outlet, self.state.given_up(), self.config.max_attempts, len(self.recovered_runs),
@@ -129,32 +149,75 @@ class Archive:
         return url in self.state
 
     def record_exchange(self, exchange: warc.HttpExchange) -> warc.RecordLocation:
-        return self.warc.write_exchange(exchange)
+        with self._writing("WARC record"):
+            return self.warc.write_exchange(exchange)
 
     def now(self) -> str:
         return iso(self.clock())
 
     def add(self, row: ManifestRow, text: str = "", location: warc.RecordLocation | None = None) -> ManifestRow:
         """Write the row's text file (when ``written``) and the row, pointing at its WARC record."""
-        if row.status == WRITTEN:
-            row.seq, self._seq = self._seq, self._seq + 1
-            data = text.encode("utf-8")
-            row.text_key = text_key(self.prefix, row.seq, row.docid)
-            row.text_sha256 = hashlib.sha256(data).hexdigest()
-            self.spool.put(row.text_key, data)
-            self.text_bytes += len(data)
-        if location is not None:
-            row.locate(warc_key(self.prefix, location.filename), location)
         assert self._manifest is not None, "Archive.open() was not called"
-        self._manifest.write(row)
+        with self._writing("text file and manifest row"):
+            data = text.encode("utf-8")
+            if row.status == WRITTEN:
+                row.seq = self._seq
+                row.text_key = text_key(self.prefix, row.seq, row.docid)
+                row.text_sha256 = hashlib.sha256(data).hexdigest()
+                self.spool.put(row.text_key, data)
+            if location is not None:
+                row.locate(warc_key(self.prefix, location.filename), location)
+            try:
+                self._manifest.write(row)
+            except OSError:
+                if row.text_key:  # no text without its row
+                    (self.spool.dir / row.text_key).unlink(missing_ok=True)
+                raise
+        if row.status == WRITTEN:
+            self._seq += 1
+            self.text_bytes += len(data)
         if row.text_key:  # only now: a published text file always has its row (a crash in between loses neither)
             self._publish(row.text_key)
         self.state.record(row)
         return row
 
     def put_dedup_delta(self, data: bytes) -> None:
-        """The run's additions to the embedded dedup index, published with the run (before its marker)."""
-        self.spool.put(dedup_key(self.run_id), data)
+        """The run's additions to the embedded dedup index, published with the run (before its marker).
+        On a full spool it is rebuilt from the run's texts at :meth:`close`, once uploads made room."""
+        try:
+            with self._writing("dedup index"):
+                self.spool.put(dedup_key(self.run_id), data)
+        except StorageFault:
+            self._dedup_delta_lost = True
+
+    # ------------------------------------------------------------------ storage faults
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """Guard a spool write: refused below ``spool_min_free`` or after a fault; any OSError is a fault."""
+        if self.storage_problem:
+            raise StorageFault(self.storage_problem)
+        floor = self.config.spool_min_free
+        if floor > 0:
+            free = shutil.disk_usage(self.spool.dir).free
+            if free < floor:
+                self._fault(f"spool disk full: {free} bytes free in {self.spool.dir} (ARCHIVE_SPOOL_MIN_FREE is {floor})")
+        try:
+            yield
+        except OSError as exc:
+            name = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+            self._fault(f"spool write failed ({what}): {name} in {self.spool.dir}")
+
+    def _fault(self, problem: str) -> None:
+        self._note_fault(problem)
+        raise StorageFault(self.storage_problem)
+
+    def _note_fault(self, problem: str) -> None:
+        if self.storage_problem is None:
+            self.storage_problem = problem
+            logger.critical("%s; the run stops: what it wrote is kept and published, the next run fetches the rest", problem)
+            if self.on_storage_fault is not None:
+                self.on_storage_fault(problem)
 
     def load_dedup_deltas(self) -> list[bytes]:
         return [self.store.get_bytes(k) or b"" for k in self.store.list_keys(DEDUP_PREFIX)]
@@ -169,11 +232,14 @@ class Archive:
         self.warc_files.append(key)
         self._publish(key)
 
-    def close(self, finish_reason: str, **extra: Any) -> dict[str, Any] | None:
+    def close(self, finish_reason: str, unreadable: str | None = None, **extra: Any) -> dict[str, Any] | None:
         """Close the WARC, publish everything, then state, summary, manifest and marker.
 
-        ``extra``: summary fields only the caller knows (``progress``, ``scrapy_stats``). Returns the run
-        summary with ``published`` (False: files wait in the spool), or None when :meth:`open` failed.
+        ``finish_reason``: Scrapy's; ``unreadable``: why no source could be read, if so; ``extra``:
+        summary fields only the caller knows (``progress``, ``scrapy_stats``). Returns the run summary
+        (its ``outcome`` and ``outcome_reason`` say how the run ended) with ``published`` (False: files
+        wait in the spool) and ``exit_outcome``/``exit_reason`` (the process's: a run whose files wait
+        in the spool is not complete yet), or None when :meth:`open` failed.
         """
         if self._manifest is None:  # open() failed: nothing was fetched, nothing to publish
             self._uploads.shutdown()
@@ -181,10 +247,17 @@ class Archive:
             if self.lock is not None:
                 self.lock.release()
             return None
-        self.warc.close()
+        try:
+            self.warc.close()  # fsync: a full disk may refuse even that; the .open file is repaired by the next run
+        except OSError as exc:
+            self._note_fault(f"spool write failed (closing the WARC file): {exc}")
         self._manifest.close()
         upload_failures = sum(1 for f in self._pending if not f.result())
         self._uploads.shutdown()
+        if self._dedup_delta_lost and not self.storage_problem:
+            rebuild_dedup_delta(self.spool, self.store, self.prefix, read_manifest(self.run_dir / MANIFEST))
+        upload_problem = f"{upload_failures} upload(s) failed; the files wait in the spool {self.spool.dir}" if upload_failures else None
+        outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, upload_problem)
         fields = {
             "edition": self.edition,
             "archive": self.store.uri,
@@ -198,13 +271,22 @@ class Archive:
             "recovered_runs": self.recovered_runs,
             **extra,
         }
+        summary_fields = {"warc_files": self.warc_files, "finish_reason": finish_reason, "outcome": outcome, "outcome_reason": reason, "recovered": False, **fields}
         cfg = self.config
-        published, summary = finalize_run(
-            self.spool, self.store, self.prefix, {"warc_files": self.warc_files, "finish_reason": finish_reason, "recovered": False, **fields},
-            cfg.upload_retries, cfg.upload_backoff, already=self.state.urls,
-        )
+        try:
+            published, summary = finalize_run(
+                self.spool, self.store, self.prefix, summary_fields,
+                cfg.upload_retries, cfg.upload_backoff, already=self.state.urls,
+            )
+        except OSError as exc:  # no room for the state file, summary or marker: the next run finishes it
+            self._note_fault(f"spool write failed (state, summary, marker): {exc}")
+            published, summary = False, run_summary(self.prefix, read_manifest(self.run_dir / MANIFEST), **summary_fields)
+            logger.error("run %s is not finished: it waits in %s and the next run with space publishes it", self.prefix, self.run_dir)
         if self.lock is not None:
             self.lock.release()
         if upload_failures:
             logger.error("run %s: %d upload(s) failed; files stay in %s for the next run", self.prefix, upload_failures, self.spool.dir)
-        return {**summary, "published": published}
+        exit_outcome, exit_reason = run_outcome(finish_reason, self.storage_problem, unreadable, upload_problem)
+        if not published and exit_outcome == COMPLETE:
+            exit_outcome, exit_reason = INCOMPLETE, f"files wait in the spool {self.spool.dir} for the next run"
+        return {**summary, "published": published, "exit_outcome": exit_outcome, "exit_reason": exit_reason}

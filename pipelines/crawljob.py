@@ -9,23 +9,73 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 
-#: how a run ended (decided by the Scrapy layer from the archive's close, see crawler/extensions.py)
-COMPLETE, INCOMPLETE, REFUSED = "complete", "incomplete", "refused"
+#: how a run ended: the ``outcome`` of its summary.json and, with REFUSED, of the process
+COMPLETE, INCOMPLETE, FAILED, REFUSED = "complete", "incomplete", "failed", "refused"
+OUTCOMES = (COMPLETE, INCOMPLETE, FAILED)  # what summary.json can say
+
+#: finish reasons our own components close a run with (besides Scrapy's "finished", "shutdown", ...)
+FRONTIER_LOST = "frontier_lost"  # the shared frontier's Redis stayed unreachable (crawler/frontier.py)
+STORAGE_FAILED = "storage_failed"  # the spool could not take more (disk full, ENOSPC)
+
+_STOPPED = {
+    "shutdown": "stopped by a signal (SIGTERM or SIGINT) before it finished",
+    "cancelled": "cancelled before it finished",
+    FRONTIER_LOST: "the shared frontier's Redis stayed unreachable longer than FRONTIER_REDIS_TIMEOUT",
+}
 
 EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_REFUSED = 0, 1, 2, 75
 EXIT_MEANINGS = {
     EXIT_OK: "complete",
-    EXIT_FAILED: "could not start",
-    EXIT_INCOMPLETE: "incomplete (uploads pending or stopped early)",
+    EXIT_FAILED: "failed (could not start, read no source, or a storage fault stopped it)",
+    EXIT_INCOMPLETE: "incomplete (stopped early, or uploads pending)",
     EXIT_REFUSED: "refused: another run holds the lock",
 }
 EXIT_CODES_DOC = """\
-0  the run finished and is published (completion marker written)
-1  the run could not start (archive unreachable, bad arguments, spider error at start)
-2  the run ended but is not complete: uploads failed (files wait in the spool for the next run),
-   it was stopped before it finished (finish reason other than "finished"), or not one of the
-   outlet's sources (feeds, sitemaps, sections) could be read
+0  complete: the run finished and everything it wrote is published (completion marker written)
+1  failed: the run could not start (archive unreachable, bad arguments, spider error at start),
+   could read not one of the outlet's sources (feeds, sitemaps, sections), or a storage fault
+   (spool disk full) stopped it; what it wrote is published, or waits in the spool for the next run
+2  incomplete: the run was stopped before it finished (SIGTERM/SIGINT, a CLOSESPIDER_* limit, the
+   shared frontier lost), or uploads failed for ARCHIVE_UPLOAD_DEADLINE and files wait in the spool
+   (the next run publishes them)
 75 refused: another run of the outlet holds the archive's lock (EX_TEMPFAIL: try later)"""
+
+
+def finish_outcome(finish_reason: str) -> tuple[str, str | None]:
+    """The outcome Scrapy's finish reason alone gives: ``finished`` is complete, anything else is not."""
+    if finish_reason == "finished":
+        return COMPLETE, None
+    if finish_reason == STORAGE_FAILED:
+        return FAILED, "a storage fault stopped the run"
+    if finish_reason.startswith("closespider_"):
+        return INCOMPLETE, f"stopped by the {finish_reason.upper()} limit before it finished"
+    return INCOMPLETE, _STOPPED.get(finish_reason, f"ended with finish reason {finish_reason!r}")
+
+
+def run_outcome(finish_reason: str, storage_problem: str | None = None, unreadable: str | None = None, upload_problem: str | None = None) -> tuple[str, str | None]:
+    """How a run ended, with the reason: the worst of its faults, its finish reason and its uploads."""
+    if storage_problem:
+        return FAILED, storage_problem
+    if unreadable:
+        return FAILED, unreadable
+    outcome, reason = finish_outcome(finish_reason)
+    if upload_problem:
+        return INCOMPLETE, f"{reason}; {upload_problem}" if reason else upload_problem
+    return outcome, reason
+
+
+def exit_code(outcome: str | None, started: bool) -> int:
+    """The exit code of a run with ``outcome`` (None: the archive never closed; ``started``: Scrapy bootstrapped)."""
+    if outcome == REFUSED:
+        return EXIT_REFUSED
+    if not started or outcome is None or outcome == FAILED:
+        return EXIT_FAILED
+    return EXIT_OK if outcome == COMPLETE else EXIT_INCOMPLETE
+
+
+def meaning(code: int) -> str:
+    return EXIT_MEANINGS.get(code, "failed")
+
 
 #: settings that make a loopback crawl quick; politeness stays on for real crawls
 LOOPBACK_SETTINGS = {
@@ -33,19 +83,6 @@ LOOPBACK_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
     "RETRY_BACKOFF_BASE": "0.1",
 }
-
-
-def exit_code(outcome: str | None, started: bool) -> int:
-    """The exit code of a run with ``outcome`` (None: the archive never closed; ``started``: Scrapy bootstrapped)."""
-    if outcome == REFUSED:
-        return EXIT_REFUSED
-    if not started or outcome is None:
-        return EXIT_FAILED
-    return EXIT_OK if outcome == COMPLETE else EXIT_INCOMPLETE
-
-
-def meaning(code: int) -> str:
-    return EXIT_MEANINGS.get(code, "failed")
 
 
 def crawl_command(outlet: str, args: Mapping[str, str] | None = None, settings: Mapping[str, str] | None = None, extra: Sequence[str] = ()) -> list[str]:

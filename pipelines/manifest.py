@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from collections.abc import Container
-from typing import Any, TextIO
+from typing import Any
 
 from pipelines.warc import RecordLocation
 
@@ -105,17 +106,40 @@ def read_manifest(path: Path) -> list[ManifestRow]:
 
 
 class ManifestWriter:
-    """Appends rows to a spooled ``manifest.jsonl``, flushed after each row (a crash keeps what was acknowledged)."""
+    """Appends rows to a spooled ``manifest.jsonl``, one write per row: a crash keeps what was
+    acknowledged, and a write the disk refuses (ENOSPC) is cut back off, so the file always ends
+    with a complete line."""
 
     def __init__(self, path: Path) -> None:
-        self._fh: TextIO = open(path, "a", encoding="utf-8")
+        truncate_manifest(path)
+        self._fh = open(path, "ab", buffering=0)
+        self._size = self._fh.seek(0, os.SEEK_END)
 
     def write(self, row: ManifestRow) -> None:
-        self._fh.write(row.to_json() + "\n")
-        self._fh.flush()
+        start = self._size
+        try:
+            view = memoryview((row.to_json() + "\n").encode("utf-8"))
+            while view:
+                view = view[self._fh.write(view) or 0:]
+        except OSError:
+            os.ftruncate(self._fh.fileno(), start)
+            raise
+        self._size = self._fh.tell()
 
     def close(self) -> None:
         self._fh.close()
+
+
+def truncate_manifest(path: Path) -> int:
+    """Cut a spooled manifest after its last complete line (a crash or a full disk can leave half a
+    row); returns the bytes removed. The cut row's article is not in the state: it is fetched again."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep < len(data):
+        os.truncate(path, keep)
+    return len(data) - keep
 
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import warc
+from pipelines.crawljob import INCOMPLETE, finish_outcome
 from pipelines.layout import MANIFEST, MARKER, SUMMARY, attempts_key, dedup_key, outlet_of, run_id_of, state_key
-from pipelines.manifest import WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest
+from pipelines.manifest import WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
 from pipelines.process import is_alive, this_process
 from pipelines.state import load_state
 from pipelines.storage import Spool, Store, publish_file, write_atomic
@@ -53,8 +54,14 @@ def _belongs_to_live_process(run_dir: Path) -> bool:
         return False
 
 
-def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], finish_reason: str, recovered: bool, **live: Any) -> dict[str, Any]:
-    """The run's ``summary.json``; counts come from its manifest rows (what a reader will find)."""
+def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], finish_reason: str, recovered: bool,
+                outcome: str | None = None, outcome_reason: str | None = None, **live: Any) -> dict[str, Any]:
+    """The run's ``summary.json``; counts come from its manifest rows (what a reader will find).
+
+    ``outcome`` (``complete``, ``incomplete``, ``failed``; pipelines/crawljob.py) and its reason
+    default to what the finish reason alone says."""
+    if outcome is None:
+        outcome, outcome_reason = finish_outcome(finish_reason)
     counts = Counter(row.status for row in rows)
     summary: dict[str, Any] = {"run_id": run_id_of(prefix), "prefix": prefix, "outlet": outlet_of(prefix)}
     for key in ("edition", "archive", "started_at"):
@@ -65,6 +72,8 @@ def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], fin
         summary["duration_s"] = live.pop("duration_s")
     summary.update({
         "finish_reason": finish_reason,
+        "outcome": outcome,
+        "outcome_reason": outcome_reason,
         "recovered": recovered,
         "counts": dict(sorted(counts.items())),
         "articles": len(rows),
@@ -142,11 +151,16 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
             closed = warc.repair_open_warc(open_file)
             logger.warning("recovered WARC %s from a dead run: %s", open_file.name, closed.name if closed else "no complete record, removed")
         if not (run_dir / MARKER).exists():
+            cut = truncate_manifest(run_dir / MANIFEST)
+            if cut:
+                logger.warning("dead run %s: its manifest ended in a partial row (%d bytes); cut at the last complete row", prefix, cut)
             rows = read_manifest(run_dir / MANIFEST)
             _drop_texts_without_rows(run_dir, prefix, rows)
             warc_files = sorted(f"{prefix}/warc/{p.name}" for p in (run_dir / "warc").glob("*" + warc.WARC_SUFFIX))
-            _rebuild_dedup_delta(spool, store, prefix, rows)
-            finalize_run(spool, store, prefix, {"warc_files": warc_files, "finish_reason": RECOVERED_REASON, "recovered": True}, retries, backoff)
+            rebuild_dedup_delta(spool, store, prefix, rows)
+            why = f"the run's process ended before the run was finished (killed, crashed, or out of spool space); what it wrote was recovered by run {run_id_of(skip) or 'a later run'}"
+            fields = {"warc_files": warc_files, "finish_reason": RECOVERED_REASON, "outcome": INCOMPLETE, "outcome_reason": why, "recovered": True}
+            finalize_run(spool, store, prefix, fields, retries, backoff)
         else:
             publish_run(spool, store, prefix, retries, backoff)
         (run_dir / LIVE_MARK).unlink(missing_ok=True)
@@ -168,8 +182,9 @@ def _drop_texts_without_rows(run_dir: Path, prefix: str, rows: list[ManifestRow]
             logger.warning("dead run %s: text file %s has no manifest row; dropped (the article is fetched again)", prefix, path.name)
 
 
-def _rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[ManifestRow]) -> None:
-    """A dead run wrote no dedup delta: derive it from the texts it wrote (spooled or published)."""
+def rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[ManifestRow]) -> None:
+    """A dead run (or one whose spool was full) wrote no dedup delta: derive it from the texts it
+    wrote (spooled or published)."""
     from pipelines.dedup import MemoryIndex, fingerprint
 
     index = MemoryIndex()

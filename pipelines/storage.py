@@ -49,11 +49,15 @@ def write_atomic(path: Path, data: bytes | None = None, source: Path | None = No
     a reader sees the whole file or none."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    if source is not None:
-        shutil.copyfile(source, tmp)
-    else:
-        tmp.write_bytes(data or b"")
-    os.replace(tmp, path)
+    try:
+        if source is not None:
+            shutil.copyfile(source, tmp)
+        else:
+            tmp.write_bytes(data or b"")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temporary file behind
+        raise
 
 
 class FileStore:

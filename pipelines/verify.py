@@ -3,6 +3,8 @@
 For every completed run: WARC files complete (our own length scan) with valid digests (warcio),
 every manifest row's ``warc_offset``/``warc_length`` reading back a response record of that
 row's URL, every text file present with the recorded SHA-256, and no ``.open`` file published.
+Each run's outcome (``summary.json``) is reported; ``strict`` makes any run that is not
+``complete`` a problem. A damaged archive is reported, never a crash.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 from pipelines import warc
 from pipelines.manifest import parse_manifest
-from pipelines.reader import completed_runs, read_manifest_text
+from pipelines.crawljob import COMPLETE
+from pipelines.reader import completed_runs, read_manifest_text, read_summary
 from pipelines.storage import Store, open_store
 
 
@@ -62,12 +65,28 @@ def verify_run(store: Store, prefix: str) -> tuple[list[str], dict[str, Any]]:
     return problems, report
 
 
-def verify_archive(uri: str) -> tuple[list[str], dict[str, Any]]:
+def run_outcome_of(store: Store, prefix: str) -> tuple[str, str | None]:
+    """A completed run's outcome and reason from its summary (runs from before outcomes: by finish reason)."""
+    summary = read_summary(store, prefix)
+    if "outcome" in summary:
+        return summary["outcome"], summary.get("outcome_reason")
+    reason = summary.get("finish_reason")
+    return (COMPLETE, None) if reason == "finished" else ("incomplete", f"finish reason {reason!r}")
+
+
+def verify_archive(uri: str, strict: bool = False) -> tuple[list[str], dict[str, Any]]:
+    """Problems of every completed run, and a report; ``strict``: a run not ``complete`` is a problem too."""
     store = open_store(uri)
     problems: list[str] = []
     runs = []
     for prefix in completed_runs(store):
-        p, report = verify_run(store, prefix)
+        try:
+            p, report = verify_run(store, prefix)
+            report["outcome"], report["outcome_reason"] = run_outcome_of(store, prefix)
+        except Exception as exc:  # a damaged file must be reported, not crash the check
+            p, report = [f"{prefix}: could not be checked ({type(exc).__name__}: {exc})"], {"prefix": prefix, "outcome": "unknown"}
+        if strict and report["outcome"] != COMPLETE:
+            p.append(f"{prefix}: outcome {report['outcome']}: {report.get('outcome_reason')}")
         problems += p
         runs.append(report)
-    return problems, {"archive": store.uri, "completed_runs": runs}
+    return problems, {"archive": store.uri, "completed_runs": runs, "outcomes": dict(Counter(r["outcome"] for r in runs))}

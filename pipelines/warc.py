@@ -150,7 +150,9 @@ class RotatingWarcWriter:
         self.ids = ids
         self.on_closed = on_closed
         self.serial = first_serial
-        self._fh: io.BufferedWriter | None = None
+        self._fh: io.FileIO | None = None
+        self._buf = io.BytesIO()  # the records of one write, before they go to the file whole
+        self._size = 0  # bytes in the current file
         self._writer: _Writer | None = None
         self._name: str | None = None
         self.records_written = 0
@@ -158,20 +160,54 @@ class RotatingWarcWriter:
 
     def _open(self) -> None:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S")
-        self._name = f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}{WARC_SUFFIX}"
+        name = f"{self.prefix}-{stamp}-{self.serial:05d}-{self.host}{WARC_SUFFIX}"
         self.serial += 1
-        self._fh = open(self.directory / (self._name + OPEN_SUFFIX), "wb")
-        self._writer = _Writer(self._fh, self.clock, self.ids)
+        path = self.directory / (name + OPEN_SUFFIX)
+        # unbuffered: each exchange is one write, undone whole if the disk refuses it (see _append)
+        self._fh = open(path, "wb", buffering=0)
+        self._name, self._size = name, 0
+        self._writer = _Writer(self._buf, self.clock, self.ids)
         info = dict(self.info)
         info.setdefault("format", "WARC File Format 1.1")
         info.setdefault("conformsTo", "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/")
-        self._writer.write_record(self._writer.create_warcinfo_record(self._name, info))
+        self._writer.write_record(self._writer.create_warcinfo_record(name, info))
+        try:
+            self._append(self._take())
+        except OSError:
+            self._fh.close()
+            path.unlink(missing_ok=True)
+            self._fh = self._writer = None
+            self._name = None
+            raise
+
+    def _take(self) -> bytes:
+        """The records written to the buffer since the last call."""
+        data = self._buf.getvalue()
+        self._buf.seek(0)
+        self._buf.truncate()
+        return data
+
+    def _append(self, data: bytes) -> None:
+        """Append whole records, or nothing: a failed write (ENOSPC) is cut back off the file, so
+        the file always ends after a complete record and every earlier record stays valid."""
+        assert self._fh is not None
+        start = self._size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[self._fh.write(view) or 0:]
+        except OSError:
+            os.ftruncate(self._fh.fileno(), start)
+            self._fh.seek(start)
+            raise
+        self._size = start + len(data)
 
     def write_exchange(self, ex: HttpExchange) -> RecordLocation:
         """Write the response and its request record; return where the response record sits."""
         if self._writer is None:
             self._open()
         assert self._writer is not None and self._fh is not None and self._name is not None
+        self._take()  # nothing left over from a record that failed to build
         date = self._writer.curr_warc_date()
         resp_id = self.ids()
         warc_headers = {"WARC-Record-ID": resp_id, "WARC-Date": date}
@@ -200,13 +236,14 @@ class RotatingWarcWriter:
             warc_headers_dict={"WARC-Record-ID": self.ids(), "WARC-Date": date, "WARC-Concurrent-To": resp_id},
             http_headers=req_http,
         )
-        offset = self._fh.tell()
         self._writer.write_record(response)
-        length = self._fh.tell() - offset
+        length = self._buf.tell()
         self._writer.write_record(request)
+        offset = self._size
+        self._append(self._take())
         self.records_written += 2
         location = RecordLocation(self._name, resp_id, offset, length)
-        if self._fh.tell() >= self.max_bytes:
+        if self._size >= self.max_bytes:
             self.close()
         return location
 
@@ -214,8 +251,7 @@ class RotatingWarcWriter:
         """Close the current file (if any) and drop the ``.open`` suffix."""
         if self._fh is None or self._name is None:
             return None
-        self.bytes_written += self._fh.tell()
-        self._fh.flush()
+        self.bytes_written += self._size
         os.fsync(self._fh.fileno())
         self._fh.close()
         final = self.directory / self._name

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pipelines.dev.mirror import serve
 from pipelines import warc
 from pipelines.storage import open_store
-from pipelines.reader import completed_runs
+from pipelines.reader import completed_runs, read_summary
 from pipelines.verify import verify_run
 from tests.conftest import crawl_popen, expected, run_crawl
 from tests.test_crawl import assert_archive_sound, run_files
@@ -224,11 +224,15 @@ def test_overlapping_run_of_the_same_outlet_refuses_cleanly(tmp_path: Path) -> N
     assert len(completed_runs(store)) == 2 and not lock.exists()
 
 
-def test_a_run_that_can_read_no_source_exits_incomplete(tmp_path: Path) -> None:
+def test_a_run_that_can_read_no_source_fails(tmp_path: Path) -> None:
     from tests.conftest import free_port
 
     class Gone:  # a mirror address where nothing answers
         base_url = f"http://127.0.0.1:{free_port()}"
 
     res = run_crawl("orda", Gone(), str(tmp_path / "a"), tmp_path / "spool", {"RETRY_TIMES": 0})  # type: ignore[arg-type]
-    assert res.returncode == 2 and "no source of orda could be read" in res.log
+    assert res.returncode == 1 and "no source of orda (feeds, sitemaps, sections) could be read" in res.log
+    store = open_store(str(tmp_path / "a"))
+    [prefix] = completed_runs(store)
+    summary = read_summary(store, prefix)
+    assert summary["outcome"] == "failed" and "no source of orda" in summary["outcome_reason"]

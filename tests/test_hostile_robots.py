@@ -158,9 +158,9 @@ def test_disallow_all_robots_txt_lets_none_of_the_concurrent_start_requests_out(
         crawl = Crawl(tmp_path, server)
         paths = server.paths()
     assert paths == ["/robots.txt"], paths
-    # not one source could be read: the run ends "incomplete" (exit 2, pipelines/crawljob.py)
-    assert crawl.result.returncode == 2, crawl.log
-    assert "no source of brecorder could be read" in crawl.result.log
+    # not one source could be read: the run "failed" (exit 1, pipelines/crawljob.py)
+    assert crawl.result.returncode == 1, crawl.log
+    assert "no source of brecorder (feeds, sitemaps, sections) could be read" in crawl.result.log
     assert_archive_sound(crawl.store, tmp_path)
     run = crawl.run()
     assert run["rows"] == {} and run["texts"] == {}  # nothing was listed, nothing is called done
@@ -207,7 +207,7 @@ def test_robots_txt_answering_500_disallows_the_host_after_the_retries(tmp_path:
         crawl = Crawl(tmp_path, server, {"RETRY_TIMES": 3})
         paths = server.paths()
     assert paths == ["/robots.txt"] * 4, paths  # the first try and 3 retries, nothing else
-    assert crawl.result.returncode == 2, crawl.log
+    assert crawl.result.returncode == 1, crawl.log
     assert_archive_sound(crawl.store, tmp_path)
     run = crawl.run()
     assert run["rows"] == {} and run["texts"] == {}
@@ -236,7 +236,7 @@ def test_unreachable_robots_txt_disallows_the_host(how: str, tmp_path: Path) -> 
         paths = server.paths()
     host = urlsplit(target.base_url).netloc
     assert paths == ([] if target is not server else ["/robots.txt"] * 2), paths  # robots.txt and its retry only
-    assert crawl.result.returncode == 2, crawl.log
+    assert crawl.result.returncode == 1, crawl.log
     assert_archive_sound(crawl.store, tmp_path)
     run = crawl.run()
     assert run["rows"] == {} and run["texts"] == {}
