@@ -52,8 +52,9 @@ def archive_config(settings: BaseSettings) -> ArchiveConfig:
         warc_host=settings.get("ARCHIVE_WARC_HOST"),
         run_id=settings.get("ARCHIVE_RUN_ID"),
         fixed_time=settings.get("ARCHIVE_FIXED_TIME"),
-        upload_retries=settings.getint("ARCHIVE_UPLOAD_RETRIES"),
+        upload_deadline=settings.getfloat("ARCHIVE_UPLOAD_DEADLINE"),
         upload_backoff=settings.getfloat("ARCHIVE_UPLOAD_BACKOFF"),
+        upload_stall_warning=settings.getfloat("ARCHIVE_UPLOAD_STALL_WARNING"),
         upload_threads=settings.getint("ARCHIVE_UPLOAD_THREADS"),
         multipart_threshold=settings.getint("ARCHIVE_MULTIPART_THRESHOLD"),
         lock_enabled=settings.getbool("ARCHIVE_LOCK_ENABLED"),
@@ -92,9 +93,9 @@ class ArchiveExtension:
     def __init__(self, archive: Archive, stats: StatsCollector, stop: Callable[[str], None] | None = None) -> None:
         self.archive = archive
         self.stats = stats
-        #: how the run ended, for the exit code (pipelines.crawljob); None: the archive never closed
         if stop is not None:  # a storage fault (spool disk full) ends the crawl: no new fetches
             archive.on_storage_fault = lambda problem: stop(STORAGE_FAILED)
+        #: how the run ended, for the exit code (pipelines.crawljob); None: the archive never closed
         self.outcome: str | None = None
         self._opening: asyncio.Future[None] | None = None
 
@@ -144,7 +145,6 @@ class ArchiveExtension:
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],
         )
-
         if self.outcome != COMPLETE:  # the one line an operator (or an alert) needs
             logger.error("run %s %s: %s (exit %d: %s)", summary["prefix"], self.outcome, summary["exit_reason"],
                          exit_code(self.outcome, True), meaning(exit_code(self.outcome, True)))
@@ -173,6 +173,7 @@ def _close_spider(crawler: Crawler, reason: str) -> None:
             asyncio.ensure_future(crawler.engine.close_spider_async(reason=reason))
 
     reactor.callFromThread(close)
+
 
 class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:

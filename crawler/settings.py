@@ -78,9 +78,14 @@ ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
 ARCHIVE_WARC_HOST = None  # default: this machine's host name
 ARCHIVE_RUN_ID = None  # default: start time plus a random suffix
 ARCHIVE_FIXED_TIME = None  # ISO time: fixed WARC dates and sequential record ids (tests)
-ARCHIVE_UPLOAD_RETRIES = 5
+#: uploads retry (backoff from ARCHIVE_UPLOAD_BACKOFF seconds, doubling up to 30 s) until the store
+#: has failed or stalled for this many seconds in all; then the run's uploads stop, its files wait in
+#: the spool for the next run and the run ends incomplete (exit 2)
+ARCHIVE_UPLOAD_DEADLINE = 300.0
 ARCHIVE_UPLOAD_BACKOFF = 1.0
-ARCHIVE_UPLOAD_THREADS = 4
+#: an upload with no progress for this many seconds is reported as stalled (a paused server raises nothing)
+ARCHIVE_UPLOAD_STALL_WARNING = 10.0
+ARCHIVE_UPLOAD_THREADS = 4  # parallel uploads, during the run and at its end
 ARCHIVE_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 #: one run per outlet and archive: the lock expires this many seconds after its last refresh
 ARCHIVE_LOCK_TTL = 3600
@@ -91,7 +96,7 @@ ARCHIVE_LOCK_ENABLED = True
 #: redis://...: the "already archived" state also in this Redis, seen by every worker at once
 #: (crawler.frontier sets it to SCHEDULER_URI)
 ARCHIVE_STATE_URI = ""
-ARCHIVE_STATE_KEY_PREFIX = "archived"  # the Redis set is {prefix}:{outlet}
+ARCHIVE_STATE_KEY_PREFIX = "archived"  # the Redis set is {prefix}:{archive id}:{outlet} (id: digest of ARCHIVE_URI)
 #: a URL that failed for good (404, 410, 451, a redirect loop) in this many runs is not fetched
 #: again (0: always retried); transient failures (5xx, timeouts) never count
 ARCHIVE_MAX_ATTEMPTS = 3
@@ -109,10 +114,14 @@ EXTRACT_WORKERS = 0  # 0: one process per core
 EXTRACT_TIMEOUT = 60.0
 
 # --- shared frontier (scale-out) -----------------------------------------------------------------
-#: redis://host:6379/0: several crawler processes split one crawl through scrapy-redis
+#: redis://host:6379/0: several crawler processes split one crawl through scrapy-redis (with a
+#: password: set the environment variable, not -s, since every local user sees process arguments)
 SCHEDULER_URI = os.environ.get("SCHEDULER_URI", "")
 FRONTIER_JOB = os.environ.get("FRONTIER_JOB", "")  # workers of one crawl share it (default: the UTC hour)
 FRONTIER_HEARTBEAT = 5.0  # seconds; a worker silent for 3 beats is dead and its requests go back
+#: seconds a worker waits for an unreachable frontier Redis (it fetches nothing new meanwhile); then
+#: it closes with finish reason "frontier_lost" (outcome incomplete, exit 2)
+FRONTIER_REDIS_TIMEOUT = 300.0
 ADDONS = {"crawler.frontier.SharedFrontier": 0}
 
 # --- operator view ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +35,7 @@ from pipelines.process import HOST
 from pipelines.publish import finalize_run, iso, mark_live, rebuild_dedup_delta, recover_spool, run_summary
 from pipelines.runlock import RunLock
 from pipelines.state import ArchivedState
-from pipelines.storage import Spool, Store, open_store, publish_file
+from pipelines.storage import Spool, Store, Uploader, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,9 @@ class ArchiveConfig:
     warc_host: str | None  # None: this machine's name
     run_id: str | None  # None: start time plus a random suffix
     fixed_time: str | None  # ISO time: fixed WARC dates and sequential record ids (tests)
-    upload_retries: int
-    upload_backoff: float
+    upload_deadline: float  # seconds an upload outage may last in all before the run's uploads stop
+    upload_backoff: float  # first retry delay; doubles up to 30 s
+    upload_stall_warning: float  # seconds an upload may make no progress before the operator is warned
     upload_threads: int
     multipart_threshold: int
     lock_enabled: bool
@@ -110,8 +111,11 @@ class Archive:
             },
             on_closed=self._warc_closed,
         )
-        self._uploads = ThreadPoolExecutor(max_workers=config.upload_threads, thread_name_prefix="archive-upload")
+        self._uploads = Uploader(store, self.spool, deadline=config.upload_deadline, backoff=config.upload_backoff,
+                                 stall_warning=config.upload_stall_warning, threads=config.upload_threads)
         self._pending: list[Future[bool]] = []
+        #: one line when uploads stopped (budget spent, bucket missing): the run is then incomplete
+        self.upload_problem: str | None = None
         self._manifest: ManifestWriter | None = None
         self._seq = 0
         self._t0 = time.monotonic()
@@ -132,9 +136,10 @@ class Archive:
 
     def open(self) -> None:
         """Take the run lock, repair and publish what earlier runs left, load the archived state."""
+        self.store.check()  # a missing bucket: one line naming it, before anything is written
         if self.lock is not None:
             self.lock.acquire()  # first: an overlapping run of this outlet must not touch the spool either
-        self.recovered_runs = recover_spool(self.spool, self.store, self.config.upload_retries, self.config.upload_backoff, skip=self.prefix)
+        self.recovered_runs = recover_spool(self.spool, self.store, self._uploads, skip=self.prefix)
         self.state.load()
         with self._writing("manifest"):
             self._manifest = ManifestWriter(self.run_dir / MANIFEST)
@@ -225,7 +230,14 @@ class Archive:
     # ------------------------------------------------------------------ publishing
 
     def _publish(self, key: str) -> None:
-        self._pending.append(self._uploads.submit(publish_file, self.store, self.spool, key, self.config.upload_retries, self.config.upload_backoff))
+        self._pending.append(self._uploads.submit(key))
+
+    def _upload_problem(self) -> str | None:
+        """Why uploads stopped and what waits in the spool, in one line (None: they did not stop)."""
+        if self._uploads.problem is None:
+            return None
+        waiting = sum(1 for _ in self.spool.pending())
+        return f"{self._uploads.problem}; {waiting} file(s) wait in the spool {self.spool.dir}"
 
     def _warc_closed(self, path: Path) -> None:
         key = warc_key(self.prefix, path.name)
@@ -254,9 +266,10 @@ class Archive:
         self._manifest.close()
         upload_failures = sum(1 for f in self._pending if not f.result())
         self._uploads.shutdown()
+        self.upload_problem = self._upload_problem()
         if self._dedup_delta_lost and not self.storage_problem:
             rebuild_dedup_delta(self.spool, self.store, self.prefix, read_manifest(self.run_dir / MANIFEST))
-        upload_problem = f"{upload_failures} upload(s) failed; the files wait in the spool {self.spool.dir}" if upload_failures else None
+        upload_problem: str | None = getattr(self, "upload_problem", None)
         outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, upload_problem)
         fields = {
             "edition": self.edition,
@@ -272,11 +285,10 @@ class Archive:
             **extra,
         }
         summary_fields = {"warc_files": self.warc_files, "finish_reason": finish_reason, "outcome": outcome, "outcome_reason": reason, "recovered": False, **fields}
-        cfg = self.config
         try:
             published, summary = finalize_run(
                 self.spool, self.store, self.prefix, summary_fields,
-                cfg.upload_retries, cfg.upload_backoff, already=self.state.urls,
+                self._uploads, already=self.state.urls,
             )
         except OSError as exc:  # no room for the state file, summary or marker: the next run finishes it
             self._note_fault(f"spool write failed (state, summary, marker): {exc}")
@@ -284,8 +296,9 @@ class Archive:
             logger.error("run %s is not finished: it waits in %s and the next run with space publishes it", self.prefix, self.run_dir)
         if self.lock is not None:
             self.lock.release()
-        if upload_failures:
-            logger.error("run %s: %d upload(s) failed; files stay in %s for the next run", self.prefix, upload_failures, self.spool.dir)
+        if not published and self._uploads.problem is not None:  # uploads stopped, perhaps only while publishing
+            upload_problem = self.upload_problem = self._upload_problem()
+            logger.error("run %s is not published: %s", self.prefix, self.upload_problem)
         exit_outcome, exit_reason = run_outcome(finish_reason, self.storage_problem, unreadable, upload_problem)
         if not published and exit_outcome == COMPLETE:
             exit_outcome, exit_reason = INCOMPLETE, f"files wait in the spool {self.spool.dir} for the next run"

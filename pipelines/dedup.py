@@ -375,9 +375,10 @@ class RedisIndex:
     """
 
     def __init__(self, url: str, namespace: str = "dedup", lock_timeout: float = 10.0) -> None:
-        import redis
+        from pipelines.redisconn import connect
 
-        self.r = redis.Redis.from_url(url)
+        # patient: checks run in a thread, and a Redis restart must not fail the article's row
+        self.r = connect(url)
         self.ns = f"{namespace}:{FORMAT}"
         self.lock_timeout = lock_timeout
         self.r.ping()
@@ -501,7 +502,9 @@ def open_index(uri: str | None, namespace: str = "dedup") -> DedupIndex:
     if uri and uri.startswith(("redis://", "rediss://", "unix://")):
         return RedisIndex(uri, namespace)
     if uri:
-        raise ValueError(f"DEDUP_URI must be empty (embedded index kept with the archive) or redis://..., got {uri!r}")
+        from pipelines.redisconn import shown
+
+        raise ValueError(f"DEDUP_URI must be empty (embedded index kept with the archive) or redis://..., got {shown(uri)!r}")
     return MemoryIndex()
 
 

@@ -99,6 +99,18 @@ def workers_key(queue_key: str) -> str:
     return f"{queue_key}:workers"
 
 
-def archived_set_key(key_prefix: str, outlet: str) -> str:
-    """The Redis set of an outlet's archived URLs (frontier mode), ``{prefix}:{outlet}``."""
-    return f"{key_prefix}:{outlet}"
+def frontier_epoch_key(outlet: str, job: str) -> str:
+    """The job's epoch: a random token set once by its first worker. Missing or changed means Redis
+    lost the job (restarted without persistence, flushed): the workers republish and re-seed it."""
+    return f"{frontier_base(outlet, job)}:epoch"
+
+
+def frontier_sources_key(outlet: str, job: str) -> str:
+    """How many sources (feeds, sitemaps, sections) the job's workers read together (a counter)."""
+    return f"{frontier_base(outlet, job)}:sources_read"
+
+
+def archived_set_key(key_prefix: str, archive: str, outlet: str) -> str:
+    """The Redis set of an outlet's archived URLs in one archive (frontier mode),
+    ``{prefix}:{archive id}:{outlet}``: archives sharing a Redis never see each other's URLs."""
+    return f"{key_prefix}:{archive}:{outlet}"

@@ -25,7 +25,7 @@ from pipelines.layout import MANIFEST, MARKER, SUMMARY, attempts_key, dedup_key,
 from pipelines.manifest import WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
 from pipelines.process import is_alive, this_process
 from pipelines.state import load_state
-from pipelines.storage import Spool, Store, publish_file, write_atomic
+from pipelines.storage import Spool, Store, Uploader, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], fin
     return summary
 
 
-def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[str, Any], retries: int, backoff: float, already: Container[str] | None = None) -> tuple[bool, dict[str, Any]]:
+def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[str, Any], uploader: Uploader, already: Container[str] | None = None) -> tuple[bool, dict[str, Any]]:
     """Write the run's state file, summary and marker to the spool, then publish the whole run.
 
     ``summary_fields``: what only the running process knows (see :func:`run_summary`); a recovered
@@ -109,29 +109,31 @@ def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[s
     spool.put(f"{prefix}/{SUMMARY}", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     marker = {"run_id": run_id, "prefix": prefix, "finished_at": summary["finished_at"], "manifest_rows": len(rows), "recovered": summary["recovered"]}
     spool.put(f"{prefix}/{MARKER}", (json.dumps(marker) + "\n").encode("utf-8"))
-    return publish_run(spool, store, prefix, retries, backoff), summary
+    return publish_run(uploader, prefix), summary
 
 
-def publish_run(spool: Spool, store: Store, prefix: str, retries: int, backoff: float) -> bool:
-    """Publish a finished run's spooled files: data first, then manifest and summary, marker last."""
+def publish_run(uploader: Uploader, prefix: str) -> bool:
+    """Publish a finished run's spooled files: data first (in parallel), then state, attempts, dedup
+    delta, manifest and summary, the marker last, so a reader never finds a marker without its run."""
+    spool = uploader.spool
     run_id = run_id_of(prefix)
     last = (f"{prefix}/{MANIFEST}", f"{prefix}/{SUMMARY}")
     keys = [k for k in spool.pending(prefix) if k not in last and not k.endswith("/" + MARKER)]
     outlet = outlet_of(prefix)
     tail = [k for k in (state_key(outlet, run_id), attempts_key(outlet, run_id), dedup_key(run_id)) if (spool.dir / k).exists()] + list(last)
-    ok = True
-    for key in keys + tail:
+    ok = uploader.publish_all(keys)
+    for key in tail:
         if (spool.dir / key).exists():
-            ok = publish_file(store, spool, key, retries, backoff) and ok
+            ok = uploader.publish(key) and ok
     if not ok:
         return False
-    if (spool.dir / prefix / MARKER).exists() and not publish_file(store, spool, f"{prefix}/{MARKER}", retries, backoff):
+    if (spool.dir / prefix / MARKER).exists() and not uploader.publish(f"{prefix}/{MARKER}"):
         return False
     shutil.rmtree(spool.dir / prefix, ignore_errors=True)
     return True
 
 
-def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip: str = "") -> list[str]:
+def recover_spool(spool: Spool, store: Store, uploader: Uploader, skip: str = "") -> list[str]:
     """Repair and publish every run left in the spool by a dead or failed run; return their prefixes."""
     recovered = []
     runs_root = spool.dir / "runs"
@@ -160,14 +162,14 @@ def recover_spool(spool: Spool, store: Store, retries: int, backoff: float, skip
             rebuild_dedup_delta(spool, store, prefix, rows)
             why = f"the run's process ended before the run was finished (killed, crashed, or out of spool space); what it wrote was recovered by run {run_id_of(skip) or 'a later run'}"
             fields = {"warc_files": warc_files, "finish_reason": RECOVERED_REASON, "outcome": INCOMPLETE, "outcome_reason": why, "recovered": True}
-            finalize_run(spool, store, prefix, fields, retries, backoff)
+            finalize_run(spool, store, prefix, fields, uploader)
         else:
-            publish_run(spool, store, prefix, retries, backoff)
+            publish_run(uploader, prefix)
         (run_dir / LIVE_MARK).unlink(missing_ok=True)
         recovered.append(prefix)
     # loose files (e.g. a state file whose upload failed) outside run folders
     for key in list(spool.pending("state")):
-        publish_file(store, spool, key, retries, backoff)
+        uploader.publish(key)
     return recovered
 
 

@@ -8,6 +8,7 @@ here; across machines the archive's run lock does the same (exit 75).
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import time
 import tomllib
@@ -18,7 +19,8 @@ from pathlib import Path
 from croniter import croniter
 
 from pipelines import layout
-from pipelines.crawljob import EXIT_REFUSED, crawl_command, meaning
+from pipelines.crawljob import EXIT_FAILED, EXIT_REFUSED, crawl_command, meaning
+from pipelines.redisconn import UNREACHABLE, connect, shown
 
 logger = logging.getLogger("schedule")
 
@@ -92,14 +94,22 @@ def serve(jobs: list[Job], cwd: Path) -> None:
 
 def active_jobs(redis_url: str, outlet: str) -> list[str]:
     """Frontier jobs of ``outlet`` that have requests waiting (keys: pipelines/layout.py)."""
-    import redis
+    r = connect(redis_url)
+    try:
+        jobs = []
+        for key in r.scan_iter(layout.FRONTIER_REQUESTS_PATTERN.format(outlet=outlet), count=1000):
+            if r.zcard(key):
+                jobs.append(layout.frontier_job_of(key.decode()))
+        return sorted(jobs)
+    finally:
+        r.close()
 
-    r = redis.Redis.from_url(redis_url)
-    jobs = []
-    for key in r.scan_iter(layout.FRONTIER_REQUESTS_PATTERN.format(outlet=outlet), count=1000):
-        if r.zcard(key):
-            jobs.append(layout.frontier_job_of(key.decode()))
-    return sorted(jobs)
+
+def frontier_env(redis_url: str, job: str) -> dict[str, str]:
+    """The environment of a crawl that joins frontier job ``job``: the Redis URL (it may hold a
+    password) goes through the environment, never the command line, which every local user sees
+    (crawler/settings.py reads both variables)."""
+    return {**os.environ, "SCHEDULER_URI": redis_url, "FRONTIER_JOB": job}
 
 
 def work(outlets: list[str], redis_url: str, cwd: Path, extra: list[str], once: bool = False, poll: float = 30.0) -> int:
@@ -108,10 +118,16 @@ def work(outlets: list[str], redis_url: str, cwd: Path, extra: list[str], once: 
     while True:
         joined = False
         for outlet in outlets:
-            for job in active_jobs(redis_url, outlet):
+            try:
+                jobs = active_jobs(redis_url, outlet)
+            except UNREACHABLE as exc:
+                logger.warning("frontier Redis %s unreachable (%s); trying again later", shown(redis_url), exc)
+                if once:
+                    worst = max(worst, EXIT_FAILED)
+                continue
+            for job in jobs:
                 logger.info("joining crawl %s, frontier job %s", outlet, job)
-                cmd = crawl_command(outlet, settings={"SCHEDULER_URI": redis_url, "FRONTIER_JOB": job}, extra=extra)
-                code = subprocess.run(cmd, cwd=cwd).returncode
+                code = subprocess.run(crawl_command(outlet, extra=extra), cwd=cwd, env=frontier_env(redis_url, job)).returncode
                 logger.log(logging.INFO if code == 0 else logging.WARNING, "crawl %s (job %s) exited %d: %s", outlet, job, code, meaning(code))
                 worst = max(worst, code)
                 joined = True

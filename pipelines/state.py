@@ -5,18 +5,39 @@ run's manifest: ``state/{outlet}/archived/{run_id}.txt`` (URLs archived) and
 ``state/{outlet}/attempts/{run_id}.txt`` (URLs that failed for good: 404, 410, redirect loops).
 A URL that failed for good in ``max_attempts`` runs is given up: not fetched again (``-a
 recrawl=1`` still fetches it). With a shared frontier several workers crawl at once, so the
-archived URLs are also kept in a Redis set that every worker sees at once.
+archived URLs are also kept in a Redis set that every worker sees at once, one set per archive (its
+id: a digest of the store's URI) so archives sharing a Redis never skip each other's articles.
+Redis may be away for a while or come back empty: additions wait locally and go out later, a
+lookup falls back to what this worker knows, and :meth:`ArchivedState.republish` puts everything
+this worker knows back (the frontier calls it when it finds the job lost).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from pipelines.layout import ARCHIVED_DIR, ATTEMPTS_DIR, archived_set_key, state_prefix
 from pipelines.manifest import ManifestRow, moved_to
+from pipelines.redisconn import UNREACHABLE, connect, shown
 from pipelines.storage import Store
+
+logger = logging.getLogger(__name__)
+
+#: after a failed Redis call the state asks Redis again only this many seconds later (lookups are
+#: made on the crawler's event loop, one per discovered article: they must not each wait for Redis)
+REDIS_RETRY_AFTER = 1.0
+_CHUNK = 1000  # URLs per SADD when republishing
+
+
+def archive_id(archive_uri: str) -> str:
+    """A short stable id of an archive for Redis names: the first 12 hex digits of SHA-256 of its URI
+    (as the spool folder of :class:`pipelines.storage.Spool`)."""
+    return hashlib.sha256(archive_uri.encode("utf-8")).hexdigest()[:12]
 
 
 def load_state(store: Store, outlet: str) -> tuple[set[str], Counter[str]]:
@@ -42,25 +63,41 @@ class ArchivedState:
         self.store = store
         self.outlet = outlet
         self.redis_uri = redis_uri
-        self.redis_key = archived_set_key(key_prefix, outlet)
+        self.redis_key = archived_set_key(key_prefix, archive_id(store.uri), outlet)
         self.max_attempts = max_attempts
         self.urls: set[str] = set()
         self.attempts: Counter[str] = Counter()
         self._redis: Any = None
+        self._unsynced: set[str] = set()  # archived here, not yet in Redis (it was away)
+        self._retry_at = 0.0  # monotonic time before which Redis is not asked again
+        self._away = False
 
     def load(self) -> int:
         """Read the state (blocking: store listing, Redis); returns how many URLs it holds."""
         self.urls, self.attempts = load_state(self.store, self.outlet)
         if self.redis_uri:
-            import redis
-
-            self._redis = redis.Redis.from_url(self.redis_uri)
-            self.urls |= {u.decode() for u in self._redis.smembers(self.redis_key)}
+            loader = connect(self.redis_uri)  # in a thread at the run's start: may wait out a restart
+            try:
+                self.urls |= {u.decode() for u in loader.smembers(self.redis_key)}
+            finally:
+                loader.close()
+            self._redis = connect(self.redis_uri, patient=False)  # then on the event loop
         return len(self.urls)
 
     def __contains__(self, url: str) -> bool:
-        """Archived, or given up after ``max_attempts`` runs that failed it for good."""
-        return url in self.urls or self._exhausted(self.attempts[url])
+        """Archived (by this run, an earlier one, or another live worker of the frontier), or given
+        up after ``max_attempts`` runs that failed it for good."""
+        if url in self.urls or self._exhausted(self.attempts[url]):
+            return True
+        if self._redis is None or time.monotonic() < self._retry_at:
+            return False
+        try:
+            found = bool(self._redis.sismember(self.redis_key, url))
+        except UNREACHABLE as exc:
+            self._unreachable(exc)
+            return False  # what this worker knows; the frontier asks again before fetching
+        self._reachable()
+        return found
 
     def given_up(self) -> int:
         return sum(1 for n in self.attempts.values() if self._exhausted(n))
@@ -84,4 +121,42 @@ class ArchivedState:
         new = set(urls)
         self.urls |= new
         if self._redis is not None and new:
-            self._redis.sadd(self.redis_key, *new)
+            self._unsynced |= new
+            self.sync()
+
+    def sync(self) -> int:
+        """Send the additions Redis has not got yet (it was away); returns how many are still waiting."""
+        if self._redis is None or not self._unsynced or time.monotonic() < self._retry_at:
+            return len(self._unsynced)
+        try:
+            self._redis.sadd(self.redis_key, *self._unsynced)
+        except UNREACHABLE as exc:
+            self._unreachable(exc)
+        else:
+            self._unsynced.clear()
+            self._reachable()
+        return len(self._unsynced)
+
+    def republish(self) -> int:
+        """Put every URL this worker knows as archived back into the Redis set (Redis lost it);
+        raises :data:`~pipelines.redisconn.UNREACHABLE` errors for the caller to try again later."""
+        if self._redis is None:
+            return 0
+        urls = sorted(self.urls)
+        for i in range(0, len(urls), _CHUNK):
+            self._redis.sadd(self.redis_key, *urls[i:i + _CHUNK])
+        self._unsynced.clear()
+        self._reachable()
+        return len(urls)
+
+    def _unreachable(self, exc: BaseException) -> None:
+        if not self._away:
+            self._away = True
+            logger.warning("archived state: Redis %s unreachable (%s); using what this worker knows until it is back", shown(self.redis_uri), exc)
+        self._retry_at = time.monotonic() + REDIS_RETRY_AFTER
+
+    def _reachable(self) -> None:
+        if self._away:
+            self._away = False
+            logger.info("archived state: Redis %s is back", shown(self.redis_uri))
+        self._retry_at = 0.0

@@ -6,17 +6,21 @@ folder mirroring the archive keys) and then published; a file leaves the spool o
 store accepted it, so a failed upload or a killed run loses nothing: the next run publishes what
 is left (see :meth:`Spool.pending`).
 
-Store methods block (boto3 does); callers on the reactor run them in a thread.
+Store methods block (boto3 does); callers on the reactor run them in a thread. Uploads go through
+one :class:`Uploader` per run: the only retry layer, with one time budget for the whole run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -29,7 +33,13 @@ class Store(Protocol):
 
     uri: str
 
-    def put_file(self, path: Path, key: str) -> None: ...
+    def check(self) -> None:
+        """Raise (:class:`BucketMissing` or the store's error) when the archive cannot be written at all."""
+        ...
+
+    def put_file(self, path: Path, key: str, progress: Callable[[int], None] | None = None) -> None:
+        """Upload ``path`` as ``key``; ``progress(n)`` is called as bytes go out (stall detection)."""
+        ...
 
     def put_bytes(self, data: bytes, key: str) -> None: ...
 
@@ -78,7 +88,10 @@ class FileStore:
             raise ValueError(f"key {key!r} escapes the archive root")
         return path
 
-    def put_file(self, path: Path, key: str) -> None:
+    def check(self) -> None:
+        """Nothing to check: folders are created as files arrive."""
+
+    def put_file(self, path: Path, key: str, progress: Callable[[int], None] | None = None) -> None:
         write_atomic(self._path(key), source=path)
 
     def put_bytes(self, data: bytes, key: str) -> None:
@@ -123,11 +136,27 @@ class FileStore:
         return sorted(keys)
 
 
+class BucketMissing(RuntimeError):
+    """The archive's bucket does not exist: retrying cannot help, the run says so in one line."""
+
+
+def _error_code(exc: BaseException | None) -> str:
+    """The S3 error code of ``exc`` or of the ClientError it wraps (boto3's S3UploadFailedError does)."""
+    while exc is not None:
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict):
+            return str(response.get("Error", {}).get("Code", ""))
+        exc = exc.__cause__ or exc.__context__
+    return ""
+
+
 class S3Store:
     """An S3 bucket and prefix through boto3; credentials and ``AWS_ENDPOINT_URL`` from the environment.
 
     Uploads use boto3's managed transfer (multipart above ``multipart_threshold``). A key is
     written once under its final name, so retrying an upload overwrites, never duplicates.
+    Uploads get one attempt from botocore (:class:`Uploader` is their one retry layer, with a time
+    budget); reads, listings and the lock keep botocore's few standard retries, nothing else retries them.
     """
 
     def __init__(self, bucket: str, prefix: str = "", client: Any = None, multipart_threshold: int = 64 << 20) -> None:
@@ -139,8 +168,12 @@ class S3Store:
         self.prefix = prefix.strip("/")
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self.client = client or boto3.client(
-            "s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+            "s3", config=Config(retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
         )
+        self.upload_client = client or boto3.client(
+            "s3", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+        )
+        self.endpoint: str = self.client.meta.endpoint_url
         self.transfer = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=max(multipart_threshold, 5 << 20))
 
     @classmethod
@@ -153,8 +186,25 @@ class S3Store:
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def put_file(self, path: Path, key: str) -> None:
-        self.client.upload_file(str(path), self.bucket, self._key(key), Config=self.transfer)
+    def _missing(self) -> BucketMissing:
+        return BucketMissing(f"bucket {self.bucket!r} does not exist at {self.endpoint}")
+
+    def check(self) -> None:
+        """A cheap HEAD of the bucket: a missing one fails the run at its start, in one line."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            if _error_code(exc) in ("404", "NoSuchBucket"):
+                raise self._missing() from None
+            raise
+
+    def put_file(self, path: Path, key: str, progress: Callable[[int], None] | None = None) -> None:
+        try:
+            self.upload_client.upload_file(str(path), self.bucket, self._key(key), Config=self.transfer, Callback=progress)
+        except Exception as exc:
+            if _error_code(exc) == "NoSuchBucket":
+                raise self._missing() from None
+            raise
 
     def put_bytes(self, data: bytes, key: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
@@ -240,23 +290,207 @@ class Spool:
                 yield Path(dirpath, name).relative_to(self.dir).as_posix()
 
 
-def publish_file(store: Store, spool: Spool, key: str, retries: int = 5, backoff: float = 1.0) -> bool:
-    """Upload one spooled file; delete it from the spool only once the store has it.
+def _secs(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
-    Returns False (file kept in the spool for the next run) after ``retries`` failures.
+
+class Uploader:
+    """Publishes spooled files to a store: the one retry layer for uploads, with one budget per run.
+
+    An outage starts at the first failed (or stalled) upload since the store last accepted one and
+    is shared by every upload of the run: each retries with capped exponential backoff until the
+    outage has lasted ``deadline`` seconds; then no upload tries again in this run, their files stay
+    in the spool (the next run publishes them) and :attr:`problem` says why. A missing bucket ends it
+    at once. A file leaves the spool only once the store has it.
+
+    The operator hears of an outage from a watchdog thread, not from each file: a warning once
+    uploads have failed for a couple of seconds, or once one has made no progress for
+    ``stall_warning`` seconds (a paused server answers nothing and raises nothing), repeated every
+    ``warn_every`` seconds while it lasts, and one line when the store accepts uploads again.
     """
-    path = spool.dir / key
-    for attempt in range(1, retries + 1):
+
+    NOTICE_AFTER = 2.0  # seconds of failures before a warning: a single retried blip is not an outage
+
+    def __init__(self, store: Store, spool: Spool, deadline: float, backoff: float = 1.0, stall_warning: float = 10.0,
+                 threads: int = 4, max_backoff: float = 30.0, warn_every: float = 30.0) -> None:
+        self.store, self.spool = store, spool
+        self.deadline, self.backoff, self.max_backoff = deadline, backoff, max_backoff
+        self.stall_warning, self.threads, self.warn_every = stall_warning, max(1, threads), warn_every
+        endpoint = getattr(store, "endpoint", None)
+        self.target = f"{store.uri} (endpoint {endpoint})" if endpoint else store.uri
+        #: why uploads stopped for the rest of the run (deadline spent, bucket missing); None: they go on
+        self.problem: str | None = None
+        self._cond = threading.Condition()
+        self._active: dict[int, list[Any]] = {}  # attempt -> [key, monotonic time of its last progress]
+        self._ids = itertools.count()
+        self._outstanding = 0  # uploads submitted and not finished (queued, running or backing off)
+        self._failing_since: float | None = None  # start of the current outage
+        self._failed = False  # the current outage has failures, not only stalls
+        self._last_error = ""
+        self._last_ok = float("-inf")  # when the store last accepted an upload
+        self._warned_at: float | None = None  # last warning of the current outage
+        self._accepted = 0  # uploads the store accepted: wakes retries waiting out their backoff
+        self._pool: ThreadPoolExecutor | None = None
+        self._watchdog: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ entry points
+
+    def publish(self, key: str) -> bool:
+        """Upload one spooled file (blocking); True once the store has it, False: it stays in the spool."""
+        self._enter(1)
+        return self._counted(key)
+
+    def submit(self, key: str) -> Future[bool]:
+        """:meth:`publish` in the background (``threads`` at a time)."""
+        with self._cond:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="archive-upload")
+        self._enter(1)
+        return self._pool.submit(self._counted, key)
+
+    def publish_all(self, keys: Iterable[str]) -> bool:
+        """Upload ``keys`` in parallel (``threads`` at a time) and wait; True when the store has them all."""
+        keys = list(keys)
+        if len(keys) <= 1 or self.threads == 1:
+            return all([self.publish(k) for k in keys])
+        self._enter(len(keys))
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(keys)), thread_name_prefix="archive-publish") as pool:
+            return all(list(pool.map(self._counted, keys)))
+
+    def shutdown(self) -> None:
+        """Wait for the submitted uploads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ one upload
+
+    def _enter(self, n: int) -> None:
+        with self._cond:
+            self._outstanding += n
+            if self._watchdog is None:
+                self._watchdog = threading.Thread(target=self._watch, name="archive-upload-watchdog", daemon=True)
+                self._watchdog.start()
+
+    def _counted(self, key: str) -> bool:
         try:
-            store.put_file(path, key)
-        except Exception as exc:  # boto3/OSError: any failure keeps the file
-            if attempt == retries:
-                logger.error("upload of %s to %s failed %d times (%s); kept in spool %s", key, store.uri, attempt, exc, path)
+            return self._publish(key)
+        finally:
+            with self._cond:
+                self._outstanding -= 1
+
+    def _publish(self, key: str) -> bool:
+        path = self.spool.dir / key
+        attempt = 0
+        while True:
+            if not path.exists():  # a local loss, not an outage of the store: it must not spend the budget
+                logger.error("spooled file %s is gone; it cannot be published", path)
                 return False
-            delay = backoff * 2 ** (attempt - 1)
-            logger.warning("upload of %s failed (%s); retry %d/%d in %.1fs", key, exc, attempt, retries, delay)
-            time.sleep(delay)
-        else:
-            path.unlink()
-            return True
-    return False
+            with self._cond:
+                if self.problem is not None:
+                    return False
+                token, entry = next(self._ids), [key, time.monotonic()]
+                self._active[token] = entry
+
+            def progress(_: int, entry: list[Any] = entry) -> None:
+                entry[1] = time.monotonic()
+
+            try:
+                self.store.put_file(path, key, progress)
+            except BucketMissing as exc:
+                with self._cond:
+                    self._active.pop(token, None)
+                self._give_up(f"{exc}: uploads stop")
+                return False
+            except Exception as exc:  # boto3, connection, OSError: any failure keeps the file
+                logger.debug("upload of %s to %s failed (attempt %d): %s", key, self.store.uri, attempt + 1, exc)
+                delay = self._note_failure(token, entry[1], exc, attempt)
+                if delay is None:
+                    return False
+                with self._cond:  # wait out the backoff; an upload the store accepts meanwhile ends it
+                    accepted = self._accepted
+                    self._cond.wait_for(lambda: self.problem is not None or self._accepted != accepted, timeout=delay)
+                attempt += 1
+            else:
+                self._note_success(token)
+                path.unlink()
+                return True
+
+    def _note_failure(self, token: int, last_progress: float, exc: Exception, attempt: int) -> float | None:
+        """Count a failure in the outage (from the attempt's last progress: a long upload that moved
+        until it broke is not an outage of its length); the backoff before the next attempt, or None:
+        budget spent."""
+        with self._cond:
+            self._active.pop(token, None)
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = max(last_progress, self._last_ok)
+            self._failed = True
+            self._last_error = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
+            lasted = now - self._failing_since
+            if lasted < self.deadline:
+                return min(self.max_backoff, self.backoff * 2**attempt, self.deadline - lasted)
+        self._give_up(self._spent(lasted))
+        return None
+
+    def _note_success(self, token: int) -> None:
+        with self._cond:
+            self._active.pop(token, None)
+            now = time.monotonic()
+            self._last_ok, self._accepted = now, self._accepted + 1
+            since, warned = self._failing_since, self._warned_at is not None
+            self._failing_since, self._failed, self._warned_at = None, False, None
+            self._cond.notify_all()
+        if since is not None and warned and self.problem is None:
+            logger.warning("uploads to %s recovered after %s: the store accepts uploads again", self.target, _secs(now - since))
+
+    def _spent(self, lasted: float) -> str:
+        how = f"failed for {_secs(lasted)}" if self._failed else f"stalled for {_secs(lasted)}"
+        last = f"; last error: {self._last_error}" if self._failed else ""
+        return f"uploads to {self.target} {how} (ARCHIVE_UPLOAD_DEADLINE {self.deadline:g} s){last}"
+
+    def _give_up(self, reason: str) -> None:
+        with self._cond:
+            if self.problem is not None:
+                return
+            self.problem = reason
+            self._cond.notify_all()
+        logger.error("%s; no more uploads in this run: files stay in the spool %s for the next run", reason, self.spool.dir)
+
+    # ------------------------------------------------------------------ the operator's view
+
+    def _watch(self) -> None:
+        """Notice stalls, give up when the budget is spent, warn at most every ``warn_every`` seconds."""
+        tick = max(0.05, min(1.0, self.stall_warning / 4))
+        while True:
+            time.sleep(tick)
+            message = spent = None
+            with self._cond:
+                if self._outstanding == 0:
+                    self._watchdog = None
+                    return
+                if self.problem is not None:
+                    continue
+                now = time.monotonic()
+                # an upload with no progress for stall_warning seconds, and nothing accepted since it last moved
+                quiet = [e[1] for e in self._active.values() if now - e[1] >= self.stall_warning and e[1] >= self._last_ok]
+                if quiet and self._failing_since is None:
+                    self._failing_since = min(quiet)
+                if self._failing_since is None:
+                    continue
+                lasted = now - self._failing_since
+                if lasted >= self.deadline:
+                    spent = self._spent(lasted)
+                elif (self._warned_at is None and (lasted >= self.NOTICE_AFTER or quiet)) or (
+                        self._warned_at is not None and now - self._warned_at >= self.warn_every):
+                    self._warned_at = now
+                    stalled = sum(1 for e in self._active.values() if now - e[1] >= self.stall_warning)
+                    if self._failed:
+                        what = f"failing for {_secs(lasted)} ({self._last_error})"
+                    else:
+                        what = f"stalled for {_secs(lasted)} ({stalled} upload(s) in progress got no answer)"
+                    message = (f"uploads to {self.target} {what}; {self._outstanding} file(s) waiting; "
+                               f"retrying until ARCHIVE_UPLOAD_DEADLINE ({self.deadline:g} s) is spent")
+            if spent is not None:
+                self._give_up(spent)
+            elif message is not None:
+                logger.warning("%s", message)

@@ -18,7 +18,7 @@ from pipelines.verify import verify_run
 def config(tmp_path: Path, run_id: str) -> ArchiveConfig:
     return ArchiveConfig(
         uri=str(tmp_path / "archive"), spool_dir=str(tmp_path / "spool"), spool_min_free=0, warc_prefix="{outlet}", warc_max_bytes=10**9,
-        warc_host="ci", run_id=run_id, fixed_time="2026-11-25T12:00:00Z", upload_retries=2, upload_backoff=0.01,
+        warc_host="ci", run_id=run_id, fixed_time="2026-11-25T12:00:00Z", upload_deadline=5.0, upload_backoff=0.01, upload_stall_warning=10.0,
         upload_threads=2, multipart_threshold=64 << 20, lock_enabled=True, lock_ttl=60.0, lock_wait=0.0,
         state_uri="", state_key_prefix="archived", max_attempts=3, software="newsarchive-test",
     )

@@ -148,7 +148,7 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
     bucket = "bucket-goes-away"
     uri = f"s3://{bucket}/corpus"
     spool = tmp_path / "spool"
-    settings = {**expected("orda").get("settings", {}), "ARCHIVE_UPLOAD_RETRIES": 2, "ARCHIVE_UPLOAD_BACKOFF": 0.05}
+    settings = {**expected("orda").get("settings", {}), "ARCHIVE_UPLOAD_DEADLINE": 5, "ARCHIVE_UPLOAD_BACKOFF": 0.05}
 
     server = serve("orda")
     try:
@@ -156,6 +156,7 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
     finally:
         server.stop()
     assert unreachable.returncode == 1 and "unreachable" in unreachable.log, "no archive, no crawl"
+    assert f"bucket '{bucket}' does not exist at {s3_endpoint}" in unreachable.log
     assert server.hits["/feed/"] == 0
 
     client.create_bucket(Bucket=bucket)
@@ -173,7 +174,7 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
         assert proc.wait(timeout=120) == 2, "the run ended incomplete: its files wait in the spool"
     finally:
         slow.stop()
-    assert "upload(s) failed" in log.read_text()
+    assert f"bucket '{bucket}' does not exist at {s3_endpoint}: uploads stop" in log.read_text(), "one line names the bucket"
     kept = [p.name for p in spool.rglob("*") if p.is_file() and "/runs/" in p.as_posix()]
     assert any(n.endswith(".warc.gz") for n in kept) and "_SUCCESS" in kept and any(n.endswith(".txt") for n in kept)
 

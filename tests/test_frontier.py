@@ -12,6 +12,8 @@ import pytest
 import redis
 
 from pipelines.dev.mirror import serve
+from pipelines.layout import archived_set_key
+from pipelines.state import archive_id
 from pipelines.storage import open_store
 from pipelines.reader import completed_runs
 from tests.conftest import REDIS_URL, crawl_popen, expected
@@ -27,6 +29,11 @@ def job(redis_ns: str) -> str:
 def settings_for(job: str) -> dict[str, str]:
     return {"SCHEDULER_URI": REDIS_URL, "FRONTIER_JOB": job, "ARCHIVE_STATE_KEY_PREFIX": f"{job}-archived", "DEDUP_URI": REDIS_URL, "DEDUP_NAMESPACE": job,
             "FRONTIER_HEARTBEAT": "0.5", "EXTRACT_WORKERS": "1"}
+
+
+def archived_key(job: str, archive: str) -> str:
+    """The Redis set of the archive's archived brecorder URLs (see settings_for's key prefix)."""
+    return archived_set_key(f"{job}-archived", archive_id(open_store(archive).uri), "brecorder")
 
 
 def written_rows(archive: str) -> dict[str, int]:
@@ -59,16 +66,16 @@ def test_two_workers_split_one_crawl_and_archive_every_article_once(where: str, 
     paths = {urlsplit(u).path for u in want}
     assert all(server.hits[p] == 1 for p in paths), {p: server.hits[p] for p in paths}
     assert server.hits["/feeds/latest-news"] == 2 and server.hits["/sitemap.xml"] == 1
-    # the "already archived" state is in the same Redis: a later job on a machine with an empty
-    # archive of its own still fetches none of these articles again
+    # the "already archived" state is in the same Redis, under this archive's id: a later job on
+    # another machine (a spool of its own) fetches none of these articles again
     r = redis.Redis.from_url(REDIS_URL)
-    assert want <= {u.decode() for u in r.smembers(f"{job}-archived:brecorder")}
+    assert want <= {u.decode() for u in r.smembers(archived_key(job, archive))}
     # each worker's text files: one per article, all in the archive
     texts = [k for p in runs for k in run_files(store, p)["texts"]]
     assert len(texts) == len(want) == len({t.split("_", 1)[1] for t in texts})
     server = serve("brecorder")
     try:
-        later = crawl_popen("brecorder", server, str(tmp_path / "other-archive"), tmp_path / "spool3",
+        later = crawl_popen("brecorder", server, archive, tmp_path / "spool3",
                             {**settings_for(job), "FRONTIER_JOB": job + "-next"}, log=tmp_path / "w3.log")
         assert later.wait(timeout=180) == 0
     finally:
