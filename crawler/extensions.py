@@ -140,13 +140,13 @@ class ArchiveExtension:
         )
         if summary is None:
             return
-        self.outcome = summary["exit_outcome"]
+        self.outcome = summary["outcome"]
         logger.info(
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],
         )
         if self.outcome != COMPLETE:  # the one line an operator (or an alert) needs
-            logger.error("run %s %s: %s (exit %d: %s)", summary["prefix"], self.outcome, summary["exit_reason"],
+            logger.error("run %s %s: %s (exit %d: %s)", summary["prefix"], self.outcome, summary["outcome_reason"],
                          exit_code(self.outcome, True), meaning(exit_code(self.outcome, True)))
 
 

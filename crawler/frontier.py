@@ -95,13 +95,9 @@ def _forget_discoveries(spider: Spider) -> None:
     """The spider never schedules an article URL twice; when Redis lost the job, the queued ones are
     gone, so that memory must go too: re-read sources schedule them again, and the archived state
     and the dupefilter still skip what is written or in flight."""
-    forget = getattr(spider, "forget_scheduled", None)
+    forget = getattr(spider, "forget_scheduled", None)  # crawler.spiders.outlet.OutletSpider's
     if callable(forget):
         forget()
-        return
-    scheduled = getattr(spider, "_scheduled", None)  # crawler.spiders.outlet.OutletSpider's memory
-    if isinstance(scheduled, set):
-        scheduled.clear()
 
 
 class FrontierScheduler(RedisScheduler):

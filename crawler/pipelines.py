@@ -26,6 +26,7 @@ from pipelines.dedup import Deduplicator, MemoryIndex, load_embedded, open_index
 from pipelines.extract import KILL_MARGIN, ExtractionTimeout, extract_document, warm_up
 from pipelines.manifest import docid_for
 from pipelines.outlets import get_outlet
+from pipelines.redisconn import shown
 from pipelines.workers import TaskTimeout, WorkerDied, WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -144,8 +145,8 @@ class DedupPipeline:
 
     def _open(self, archive: Archive | None) -> Deduplicator:
         if self.uri:
-            index = open_index(self.uri, self.namespace)
-            logger.info("dedup: shared index in %s", self.uri.split("@")[-1])
+            index = open_index(self.uri, self.namespace)  # shared on purpose: crawlers (archives) that share it share one corpus
+            logger.info("dedup: shared index %s in %s", self.namespace, shown(self.uri))
         else:
             index = load_embedded(archive.load_dedup_deltas()) if archive is not None else MemoryIndex()
             logger.info("dedup: embedded index with %d documents from %s", len(index), archive.store.uri if archive else "nowhere")

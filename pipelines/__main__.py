@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -161,7 +162,6 @@ def cmd_schedule(ns: argparse.Namespace) -> int:
 
 def cmd_worker(ns: argparse.Namespace) -> int:
     import logging
-    import os
 
     from pipelines.schedule import work
 
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     sch.set_defaults(func=cmd_schedule)
     wrk = sub.add_parser("worker", help="join crawl jobs waiting in the shared frontier (scale out)")
     wrk.add_argument("--outlets", help="comma-separated outlets (default: all)")
-    wrk.add_argument("--redis", help="the frontier's Redis (default: SCHEDULER_URI)")
+    wrk.add_argument("--redis", help="the frontier's Redis (default: the environment's SCHEDULER_URI; a URL with a password belongs there, since every local user sees process arguments)")
     wrk.add_argument("--once", action="store_true", help="one pass: join what is waiting now, then exit")
     wrk.add_argument("-a", dest="arg", action="append", default=[], help="spider argument NAME=VALUE")
     wrk.add_argument("-s", dest="set", action="append", default=[], help="setting NAME=VALUE")
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     ddp = sub.add_parser("dedup", help="group syndicated copies among text files")
     ddp.add_argument("paths", nargs="+", help="text files or folders of .txt files")
     ddp.add_argument("--outlet", help="also apply this outlet's cleaning rules first")
-    ddp.add_argument("--redis", help="use (and add to) the shared index in this Redis, e.g. redis://127.0.0.1:6379/0")
+    ddp.add_argument("--redis", default=os.environ.get("DEDUP_URI", ""), help="use (and add to) the shared index in this Redis, e.g. redis://127.0.0.1:6379/0 (default: the environment's DEDUP_URI; a URL with a password belongs there, since every local user sees process arguments)")
     ddp.add_argument("--namespace", default="dedup-cli", help="Redis key namespace (default: dedup-cli)")
     ddp.set_defaults(func=cmd_dedup)
     ns = parser.parse_args(argv)

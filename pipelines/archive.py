@@ -32,7 +32,7 @@ from pipelines.crawljob import COMPLETE, INCOMPLETE, run_outcome
 from pipelines.layout import DEDUP_PREFIX, MANIFEST, dedup_key, run_prefix, text_key, warc_key
 from pipelines.manifest import WRITTEN, ManifestRow, ManifestWriter, read_manifest
 from pipelines.process import HOST
-from pipelines.publish import finalize_run, iso, mark_live, rebuild_dedup_delta, recover_spool, run_summary
+from pipelines.publish import amend_summary, finalize_run, iso, mark_live, rebuild_dedup_delta, recover_spool, run_summary
 from pipelines.runlock import RunLock
 from pipelines.state import ArchivedState
 from pipelines.storage import Spool, Store, Uploader, open_store
@@ -249,9 +249,9 @@ class Archive:
 
         ``finish_reason``: Scrapy's; ``unreadable``: why no source could be read, if so; ``extra``:
         summary fields only the caller knows (``progress``, ``scrapy_stats``). Returns the run summary
-        (its ``outcome`` and ``outcome_reason`` say how the run ended) with ``published`` (False: files
-        wait in the spool) and ``exit_outcome``/``exit_reason`` (the process's: a run whose files wait
-        in the spool is not complete yet), or None when :meth:`open` failed.
+        (its ``outcome`` and ``outcome_reason`` say how the run ended; a run whose files wait in the
+        spool is not complete, and its spooled summary says so) with ``published`` (False: files wait
+        in the spool), or None when :meth:`open` failed.
         """
         if self._manifest is None:  # open() failed: nothing was fetched, nothing to publish
             self._uploads.shutdown()
@@ -269,8 +269,7 @@ class Archive:
         self.upload_problem = self._upload_problem()
         if self._dedup_delta_lost and not self.storage_problem:
             rebuild_dedup_delta(self.spool, self.store, self.prefix, read_manifest(self.run_dir / MANIFEST))
-        upload_problem: str | None = getattr(self, "upload_problem", None)
-        outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, upload_problem)
+        outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, self.upload_problem)
         fields = {
             "edition": self.edition,
             "archive": self.store.uri,
@@ -285,11 +284,10 @@ class Archive:
             **extra,
         }
         summary_fields = {"warc_files": self.warc_files, "finish_reason": finish_reason, "outcome": outcome, "outcome_reason": reason, "recovered": False, **fields}
+        spooled = False  # the summary with this outcome is in the spool
         try:
-            published, summary = finalize_run(
-                self.spool, self.store, self.prefix, summary_fields,
-                self._uploads, already=self.state.urls,
-            )
+            published, summary = finalize_run(self.spool, self.store, self.prefix, summary_fields, self._uploads, already=self.state.urls)
+            spooled = True
         except OSError as exc:  # no room for the state file, summary or marker: the next run finishes it
             self._note_fault(f"spool write failed (state, summary, marker): {exc}")
             published, summary = False, run_summary(self.prefix, read_manifest(self.run_dir / MANIFEST), **summary_fields)
@@ -297,9 +295,16 @@ class Archive:
         if self.lock is not None:
             self.lock.release()
         if not published and self._uploads.problem is not None:  # uploads stopped, perhaps only while publishing
-            upload_problem = self.upload_problem = self._upload_problem()
+            self.upload_problem = self._upload_problem()
             logger.error("run %s is not published: %s", self.prefix, self.upload_problem)
-        exit_outcome, exit_reason = run_outcome(finish_reason, self.storage_problem, unreadable, upload_problem)
-        if not published and exit_outcome == COMPLETE:
-            exit_outcome, exit_reason = INCOMPLETE, f"files wait in the spool {self.spool.dir} for the next run"
-        return {**summary, "published": published, "exit_outcome": exit_outcome, "exit_reason": exit_reason}
+        if not published and outcome == COMPLETE:  # it was, until publishing failed: the summary says so too
+            outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, self.upload_problem)
+            if outcome == COMPLETE:
+                outcome, reason = INCOMPLETE, f"files wait in the spool {self.spool.dir} for the next run"
+            summary = {**summary, "outcome": outcome, "outcome_reason": reason}
+            if spooled:
+                try:
+                    amend_summary(self.spool, self.prefix, summary)
+                except OSError as exc:
+                    logger.error("run %s: its spooled summary still says complete (%s)", self.prefix, exc)
+        return {**summary, "published": published}

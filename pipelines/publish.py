@@ -106,10 +106,22 @@ def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[s
     if failed:
         spool.put(attempts_key(outlet, run_id), "".join(u + "\n" for u in failed).encode("utf-8"))
     summary = run_summary(prefix, rows, **summary_fields)
-    spool.put(f"{prefix}/{SUMMARY}", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    _spool_summary(spool, prefix, summary)
     marker = {"run_id": run_id, "prefix": prefix, "finished_at": summary["finished_at"], "manifest_rows": len(rows), "recovered": summary["recovered"]}
     spool.put(f"{prefix}/{MARKER}", (json.dumps(marker) + "\n").encode("utf-8"))
     return publish_run(uploader, prefix), summary
+
+
+def _spool_summary(spool: Spool, prefix: str, summary: dict[str, Any]) -> None:
+    spool.put(f"{prefix}/{SUMMARY}", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def amend_summary(spool: Spool, prefix: str, summary: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """Rewrite the spooled summary of a run that is not all published (its marker is not in the
+    store), so the run that publishes it later publishes these ``fields`` (its outcome) with it."""
+    summary = {**summary, **fields}
+    _spool_summary(spool, prefix, summary)
+    return summary
 
 
 def publish_run(uploader: Uploader, prefix: str) -> bool:
@@ -145,8 +157,10 @@ def recover_spool(spool: Spool, store: Store, uploader: Uploader, skip: str = ""
         if _belongs_to_live_process(run_dir):
             logger.info("spool run %s belongs to a live process; left alone", prefix)
             continue
-        has_data = (run_dir / MANIFEST).exists() or any((run_dir / "warc").glob("*"))
-        if not has_data:  # a run that died before fetching anything left only folders
+        # a run that died before fetching anything left only folders; one whose uploads stopped at
+        # its end may have only its summary and marker left, and they must still be published
+        has_data = any(p.is_file() and p.name != LIVE_MARK for p in run_dir.rglob("*"))
+        if not has_data:
             shutil.rmtree(run_dir, ignore_errors=True)
             continue
         for open_file in sorted((run_dir / "warc").glob("*" + warc.OPEN_SUFFIX)):

@@ -83,11 +83,14 @@ class RunLock:
     def _start_refresh(self) -> None:
         def refresh() -> None:
             while not self._stop.wait(self.ttl / 3):
-                info = self.holder()
-                if info is None or info.get("run_id") != self.run_id:
-                    logger.error("lock %s was lost to run %s", self.key, info and info.get("run_id"))
-                    return
-                self.store.put_bytes(self._body(), self.key)
+                try:
+                    info = self.holder()
+                    if info is None or info.get("run_id") != self.run_id:
+                        logger.error("lock %s was lost to run %s", self.key, info and info.get("run_id"))
+                        return
+                    self.store.put_bytes(self._body(), self.key)
+                except Exception as exc:  # a store outage: try again at the next beat, before the TTL runs out
+                    logger.warning("could not refresh lock %s (%s); retrying in %.0f s", self.key, exc, self.ttl / 3)
 
         self._thread = threading.Thread(target=refresh, name="run-lock", daemon=True)
         self._thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from pathlib import Path
 
 from pipelines import layout, warc
@@ -82,3 +83,34 @@ def test_a_dead_runs_text_without_a_row_is_dropped_and_its_article_fetched_again
     assert store.get_bytes(orphan) is None
     assert read_summary(store, dead.prefix)["recovered"] is True
     assert json.loads(store.get_bytes(f"{dead.prefix}/{layout.MARKER}") or b"{}")["manifest_rows"] == 1
+
+
+def test_a_run_whose_publishing_fails_at_close_says_incomplete_in_its_summary_too(tmp_path: Path) -> None:
+    """Uploads that stop only at close (the summary already said complete): the spooled summary is
+    amended, so the run that publishes it later does not publish a run that claims it was complete."""
+    first = Archive.create(config(tmp_path, "20261125T120000Z-late"), "orda", "en")
+    first.open()
+    url = "https://en.orda.kz/late-12345/"
+    first.add(row(url), "Late\n\nLate body.", first.record_exchange(exchange(url)))
+    store, put_file = first.store, first.store.put_file
+
+    def refuse_the_summary(path: Path, key: str, progress: Any = None) -> None:
+        if key.endswith("/" + layout.SUMMARY):
+            raise ConnectionError("store unreachable")
+        put_file(path, key, progress)
+
+    first._uploads.deadline = 0.2
+    store.put_file = refuse_the_summary  # type: ignore[method-assign]
+    summary = first.close("finished")
+    assert summary is not None and not summary["published"]
+    assert summary["outcome"] == "incomplete" and "ARCHIVE_UPLOAD_DEADLINE" in summary["outcome_reason"]
+    spooled = json.loads((first.run_dir / layout.SUMMARY).read_text())
+    assert (spooled["outcome"], spooled["outcome_reason"]) == (summary["outcome"], summary["outcome_reason"])
+    assert completed_runs(FileStore(tmp_path / "archive")) == []
+    (first.run_dir / LIVE_MARK).write_text(f"{HOST} 999999999\n")  # its process has ended
+
+    later = Archive.create(config(tmp_path, "20261125T130000Z-next"), "orda", "en")
+    later.open()
+    assert later.recovered_runs == [first.prefix] and later.is_archived(url)
+    later.close("finished")
+    assert read_summary(FileStore(tmp_path / "archive"), first.prefix)["outcome"] == "incomplete"

@@ -20,7 +20,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -32,6 +31,7 @@ from pipelines.storage import Store, open_store
 from tests.conftest import ROOT, crawl_popen
 from tests.hostile import LIVE, HostileServer, Request, article_html, article_id, brecorder_site, page
 from tests.redisproc import RedisProc
+from tests.faults import assert_each_written_once, run_prefixes, wait_for
 from tests.test_crawl import assert_archive_sound
 
 HEARTBEAT = 0.5
@@ -61,41 +61,8 @@ def frontier_settings(redis: RedisProc, job: str, **extra: str) -> dict[str, str
             "FRONTIER_HEARTBEAT": str(HEARTBEAT), "FRONTIER_REDIS_TIMEOUT": "60", "EXTRACT_WORKERS": "1", **extra}
 
 
-def run_prefixes(store: Store) -> list[str]:
-    """Every run with a published manifest, completed or not."""
-    return sorted(k.rsplit("/", 1)[0] for k in store.list_keys("runs/") if k.endswith("/" + layout.MANIFEST))
-
-
-def written_rows(store: Store) -> dict[str, int]:
-    """How many ``written`` rows each URL has across every run of the archive."""
-    counts: dict[str, int] = {}
-    for prefix in run_prefixes(store):
-        for row in read_rows(store, prefix):
-            if row.status == "written":
-                counts[row.url] = counts.get(row.url, 0) + 1
-    return counts
-
-
-def assert_each_written_once(store: Store, want: set[str]) -> None:
-    counts = written_rows(store)
-    assert set(counts) == want, f"lost: {sorted(want - set(counts))[:5]}, unexpected: {sorted(set(counts) - want)[:5]}"
-    assert {u: n for u, n in counts.items() if n > 1} == {}, "written more than once"
-
-
 def archived_key(store: Store, prefix: str = "archived") -> str:
     return layout.archived_set_key(prefix, archive_id(store.uri), "brecorder")
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float, procs: list[subprocess.Popen[bytes]] = ()) -> Any:
-    """Poll ``condition`` until it is truthy; fail after ``timeout`` s or when a process of ``procs`` ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert all(p.poll() is None for p in procs), f"a crawler ended while waiting for {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def logged(path: Path, text: str) -> bool:

@@ -15,7 +15,6 @@ import re
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,10 @@ from typing import Any
 import boto3
 import pytest
 
-from pipelines.reader import completed_runs, read_rows, read_summary
+from pipelines.reader import completed_runs, read_summary
 from pipelines.storage import Store, open_store
 from tests.conftest import crawl_popen, run_crawl
+from tests.faults import assert_each_written_once, spooled_written_rows
 from tests.hostile import LIVE, Handler, HostileServer, article_html, article_id, brecorder_site, page
 from tests.tcpproxy import TcpProxy
 from tests.test_crawl import assert_archive_sound
@@ -73,10 +73,6 @@ def proxy(s3_endpoint: str) -> Iterator[TcpProxy]:
         yield p
 
 
-def written_rows(spool: Path) -> int:
-    return sum(m.read_text(errors="replace").count('"status": "written"') for m in spool.rglob("manifest.jsonl"))
-
-
 class Fault:
     """Runs ``action`` in a thread once the crawl has written ``after`` articles to its spool."""
 
@@ -88,12 +84,12 @@ class Fault:
         def run() -> None:
             try:
                 end = time.monotonic() + timeout
-                while written_rows(spool) < after:
+                while spooled_written_rows(spool) < after:
                     if time.monotonic() > end:
                         return
                     time.sleep(0.05)
                 action()
-                self.rows_after = written_rows(spool)
+                self.rows_after = spooled_written_rows(spool)
                 self.fired.set()
             except BaseException as exc:  # reported by check()
                 self.error = exc
@@ -114,18 +110,8 @@ def crawl(server: HostileServer, uri: str, spool: Path, proxy: TcpProxy | None =
     return run_crawl("brecorder", server, uri, spool, {**SETTINGS, **settings}, env=env, timeout=240)
 
 
-def written_counts(store: Store) -> Counter[str]:
-    """How often each URL was written, over every completed run of the archive."""
-    counts: Counter[str] = Counter()
-    for prefix in completed_runs(store):
-        counts.update(row.url for row in read_rows(store, prefix) if row.status == "written")
-    return counts
-
-
 def assert_exactly_once(store: Store, tmp_path: Path) -> None:
-    counts = written_counts(store)
-    assert set(counts) == WANT, f"lost: {sorted(WANT - set(counts))}"
-    assert set(counts.values()) == {1}, f"written twice: {[u for u, n in counts.items() if n > 1]}"
+    assert_each_written_once(store, WANT)
     assert_archive_sound(store, tmp_path)
 
 
@@ -223,7 +209,7 @@ def test_an_outage_longer_than_the_deadline_ends_the_run_incomplete_and_the_next
     assert_exactly_once(store, tmp_path)
     assert spooled_files(spool) == []
     first_summary = read_summary(store, runs[0])
-    assert first_summary.get("outcome", "incomplete") == "incomplete", first_summary
+    assert first_summary["outcome"] == "incomplete", first_summary
 
 
 def test_a_missing_bucket_stops_the_run_before_it_fetches_anything(tmp_path: Path, s3_endpoint: str) -> None:
@@ -292,7 +278,7 @@ def test_kill_9_mid_run_on_s3_then_restart_loses_nothing(tmp_path: Path, s3_buck
     try:
         proc = crawl_popen("brecorder", server, uri, spool, SETTINGS, log=log)
         end = time.monotonic() + 120
-        while written_rows(spool) < 5:
+        while spooled_written_rows(spool) < 5:
             assert time.monotonic() < end and proc.poll() is None, log.read_text(errors="replace")[-2000:]
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)

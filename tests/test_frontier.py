@@ -17,6 +17,7 @@ from pipelines.state import archive_id
 from pipelines.storage import open_store
 from pipelines.reader import completed_runs
 from tests.conftest import REDIS_URL, crawl_popen, expected
+from tests.faults import assert_each_written_once
 from tests.test_crawl import assert_archive_sound, run_files
 
 
@@ -36,16 +37,6 @@ def archived_key(job: str, archive: str) -> str:
     return archived_set_key(f"{job}-archived", archive_id(open_store(archive).uri), "brecorder")
 
 
-def written_rows(archive: str) -> dict[str, int]:
-    store = open_store(archive)
-    counts: dict[str, int] = {}
-    for prefix in completed_runs(store):
-        for url, row in run_files(store, prefix)["rows"].items():
-            if row["status"] == "written":
-                counts[url] = counts.get(url, 0) + 1
-    return counts
-
-
 @pytest.mark.parametrize("where", ["local", "s3"])
 def test_two_workers_split_one_crawl_and_archive_every_article_once(where: str, job: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     want = {u for u, e in expected("brecorder")["articles"].items() if e["status"] == "written"}
@@ -60,8 +51,7 @@ def test_two_workers_split_one_crawl_and_archive_every_article_once(where: str, 
     runs = completed_runs(store)
     assert len(runs) == 2, "each worker is a run of its own in the archive"
     assert_archive_sound(store, tmp_path)
-    counts = written_rows(archive)
-    assert set(counts) == want and set(counts.values()) == {1}, counts
+    assert_each_written_once(archive, want)
     # one shared frontier: no page was requested by both workers (the 503-then-200 feed is retried once)
     paths = {urlsplit(u).path for u in want}
     assert all(server.hits[p] == 1 for p in paths), {p: server.hits[p] for p in paths}
@@ -112,9 +102,7 @@ def test_a_killed_workers_in_flight_requests_are_crawled_after_all(where: str, j
     assert not any(r.hlen(k) for k in r.scan_iter(f"{inflight}*")), "nothing is left in flight"
     log = (tmp_path / "w2.log").read_text() + (tmp_path / "w3.log").read_text()
     assert "in-flight request(s) put back in the queue" in log
-    counts = written_rows(archive)
-    assert set(counts) == want, f"lost: {want - set(counts)}"
-    assert set(counts.values()) == {1}, "and none archived twice"
+    assert_each_written_once(archive, want)
     assert_archive_sound(open_store(archive), tmp_path)
 
 
@@ -145,5 +133,4 @@ def test_a_scaled_worker_joins_the_waiting_job(job: str, tmp_path: Path) -> None
     assert worker.returncode == 0, worker.stderr[-2000:]
     assert f"joining crawl brecorder, frontier job {job}" in worker.stderr
     assert len(completed_runs(open_store(archive))) == 2
-    counts = written_rows(archive)
-    assert set(counts) == want and set(counts.values()) == {1}
+    assert_each_written_once(archive, want)

@@ -18,14 +18,13 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from scrapy import Request
 from scrapy.exceptions import DontCloseSpider
 
 from crawler.items import Article
-from crawler.spiders.outlet import SITEMAP_WINDOW, OutletSpider, _refill_sitemaps_when_idle
+from crawler.spiders.outlet import SITEMAP_WINDOW, _refill_sitemaps_when_idle
 from pipelines import warc
 from pipelines.layout import state_prefix
 from pipelines.manifest import ManifestRow

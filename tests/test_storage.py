@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from pipelines.runlock import RunLock
 from pipelines.storage import BucketMissing, FileStore, S3Store, Spool, Uploader, open_store
 from tests.tcpproxy import TcpProxy
 
@@ -271,3 +272,35 @@ def test_multipart_upload_of_a_large_file(tmp_path: Path, s3_bucket: str) -> Non
     assert head["ContentLength"] == big.stat().st_size
     assert head["ETag"].strip('"').endswith("-3"), "a multipart upload's ETag counts its parts"
     assert store.get_bytes("runs/x/warc/big.warc.gz") == big.read_bytes()
+
+
+class FlakyLockStore(FileStore):
+    """A file store whose writes fail while ``down`` is set (an S3 outage seen by the lock)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.down = threading.Event()
+        self.refreshes = 0
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        if self.down.is_set():
+            raise ConnectionError("store unreachable")
+        self.refreshes += 1
+        super().put_bytes(data, key)
+
+
+def test_the_run_lock_keeps_refreshing_after_a_store_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A refresh that fails must not end the refreshing: else the lock expires under a live run."""
+    store = FlakyLockStore(tmp_path / "archive")
+    lock = RunLock(store, "orda", "run-1", ttl=0.3)
+    lock.acquire()
+    try:
+        store.down.set()
+        wait_for(lambda: any("could not refresh lock" in r.getMessage() for r in caplog.records if r.name == "pipelines.runlock"))
+        store.down.clear()
+        before = store.refreshes
+        wait_for(lambda: store.refreshes > before)
+        assert (lock.holder() or {}).get("run_id") == "run-1"
+    finally:
+        lock.release()
+    assert lock.holder() is None

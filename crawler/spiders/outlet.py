@@ -484,6 +484,11 @@ class OutletSpider(Spider):
         for href in response.xpath("//a/@href").getall():
             yield from self.article_request(urljoin(base, href.strip()), None, response.meta["source"])
 
+    def forget_scheduled(self) -> None:
+        """Forget which article URLs were scheduled (the shared frontier lost its queue): sources
+        read again schedule them again; the archived state still skips what is written."""
+        self._scheduled.clear()
+
     def article_request(self, url: str, published: str | None, source: str) -> Iterator[Request | Article]:
         """Schedule ``url`` if it is a new article of this edition within the run's limits.
 
