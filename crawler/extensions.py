@@ -125,12 +125,14 @@ class ArchiveExtension:
         except RunLocked as exc:
             self.outcome = REFUSED
             logger.critical("%s", exc)
-            raise
+            _install_filter(_NotStartedNoise)
+            raise RunNotStarted(str(exc)) from None
         except Exception as exc:
             # Without the archive's state the run cannot tell what is already archived: stop
             # before fetching anything rather than archive everything a second time.
             logger.critical("archive %s is unreachable (%s: %s); nothing was crawled", self.archive.store.uri, type(exc).__name__, exc)
-            raise RuntimeError(f"archive {self.archive.store.uri} unreachable: {exc}") from exc
+            _install_filter(_NotStartedNoise)
+            raise RunNotStarted(f"archive {self.archive.store.uri} unreachable: {exc}") from None
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.stats.get_stats()
@@ -175,6 +177,28 @@ def _close_spider(crawler: Crawler, reason: str) -> None:
     reactor.callFromThread(close)
 
 
+class RunNotStarted(RuntimeError):
+    """The archive could not be opened, so the spider never starts; already told in one CRITICAL line."""
+
+
+class _NotStartedNoise(logging.Filter):
+    """After that CRITICAL line, the tracebacks that would follow say nothing more (Scrapy's report of
+    the failed start, and CoreStats' assertion about a spider that never opened): drop them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, RunNotStarted):
+            return False
+        return not (isinstance(exc, AssertionError) and "CoreStats.spider_closed" in record.getMessage())
+
+
+def _install_filter(kind: type[logging.Filter]) -> None:
+    """``kind`` on every root handler (once): Scrapy's own log lines pass there too."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, kind) for f in handler.filters):
+            handler.addFilter(kind())
+
+
 class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -197,9 +221,7 @@ class RedactCredentials:
         return ext
 
     def install(self) -> None:
-        for handler in logging.getLogger().handlers:
-            if not any(isinstance(f, _Redact) for f in handler.filters):
-                handler.addFilter(_Redact())
+        _install_filter(_Redact)
 
 
 class Progress:

@@ -37,6 +37,7 @@ class RunLock:
         self.host, self.pid = this_process()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.held = False  # acquired and not released: only then is there anything to release
 
     def _body(self) -> bytes:
         now = time.time()
@@ -62,6 +63,7 @@ class RunLock:
         deadline = time.monotonic() + self.wait
         while True:
             if self.store.create_exclusive(self._body(), self.key):
+                self.held = True
                 self._start_refresh()
                 return
             info = self.holder()
@@ -97,6 +99,9 @@ class RunLock:
 
     def release(self) -> None:
         self._stop.set()
+        if not self.held:  # never taken (the run could not start): another run's lock is not ours
+            return
+        self.held = False
         try:
             info = self.holder()
             if info is not None and info.get("run_id") == self.run_id:

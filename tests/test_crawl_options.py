@@ -208,6 +208,7 @@ def test_overlapping_run_of_the_same_outlet_refuses_cleanly(tmp_path: Path) -> N
         second = run_crawl("orda", slow, archive, tmp_path / "spool2")  # a second cron tick
         assert second.returncode == 75, "EX_TEMPFAIL: refused, try later"
         assert "another run of orda is in progress" in second.log and "exits without crawling" in second.log
+        assert "Traceback" not in second.log and "could not release lock" not in second.log, "one line; the other run's lock untouched"
         assert first.wait(timeout=120) == 0
         assert sum(slow.hits.values()) - hits_before > 0 and not lock.exists(), "the first run finished and released the lock"
     finally:
