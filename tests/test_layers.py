@@ -552,3 +552,36 @@ def test_runtime_import_check_names_the_culprit(tmp_path: Path) -> None:
         "  twisted loaded (first seen after importing fakecore.sneaky)",  # through scrapy
         "  fakecore.broken could not be imported: RuntimeError: half-edited",
     ]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line and not line.startswith("-"):
+            name, version = line.split(";")[0].split("==")
+            pins[name.strip().lower().replace("_", "-").split("[")[0]] = version.strip()
+    return pins
+
+
+def test_the_runtime_lock_holds_no_test_tool_and_the_test_lock_adds_them() -> None:
+    """A production image installs requirements.lock only: no moto server, pytest or linters in it."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, test = _pins(ROOT / "requirements.lock"), _pins(ROOT / "requirements-test.lock")
+    assert "-r requirements.lock" in (ROOT / "requirements-test.lock").read_text().splitlines()
+    direct, extras = _pins_of(project["dependencies"]), _pins_of(project["optional-dependencies"]["test"])
+    assert {n: v for n, v in direct.items() if runtime.get(n) != v} == {}, "every runtime dependency pinned as in pyproject.toml"
+    assert {n: v for n, v in extras.items() if test.get(n, runtime.get(n)) != v} == {}, "every test tool pinned"
+    tools = {"pytest", "moto", "flask", "cfn-lint", "check-jsonschema", "docker", "scipy", "fastwarc", "pluggy"}
+    assert tools & set(runtime) == set(), "test tools in the runtime lock"
+    assert set(runtime) & set(test) == set(), "each pin in one lock"
+
+
+def _pins_of(requirements: list[str]) -> dict[str, str]:
+    out = {}
+    for req in requirements:
+        name, version = req.split(";")[0].split("==")
+        out[name.strip().lower().replace("_", "-").split("[")[0]] = version.strip()
+    return out
