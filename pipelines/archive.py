@@ -30,7 +30,7 @@ from typing import Any
 from pipelines import warc
 from pipelines.crawljob import COMPLETE, INCOMPLETE, run_outcome
 from pipelines.layout import DEDUP_PREFIX, MANIFEST, dedup_key, run_prefix, text_key, warc_key
-from pipelines.manifest import WRITTEN, ManifestRow, ManifestWriter, read_manifest
+from pipelines.manifest import ERROR, WRITTEN, ManifestRow, ManifestWriter, read_manifest
 from pipelines.process import HOST
 from pipelines.publish import amend_summary, finalize_run, iso, mark_live, rebuild_dedup_delta, recover_spool, run_summary
 from pipelines.runlock import RunLock
@@ -73,6 +73,15 @@ class ArchiveConfig:
     state_key_prefix: str
     max_attempts: int  # runs that may fail a URL for good (404, 410, redirect loop) before it is given up; 0: never
     software: str
+
+
+def _nothing_fetched(rows: list[ManifestRow]) -> str | None:
+    """A run whose every article failed without an answer worth keeping (no connection, timeouts,
+    server errors, robots.txt) reached nothing: it is failed, not complete with nothing new."""
+    if not rows or any(r.status != ERROR or (r.http_status is not None and r.http_status < 500) for r in rows):
+        return None
+    return (f"none of the {len(rows)} article(s) could be fetched (no answer, server errors or robots.txt; "
+            f"e.g. {rows[-1].reason or 'no reason'}); nothing was archived")
 
 
 class Archive:
@@ -267,8 +276,12 @@ class Archive:
         upload_failures = sum(1 for f in self._pending if not f.result())
         self._uploads.shutdown()
         self.upload_problem = self._upload_problem()
-        if self._dedup_delta_lost and not self.storage_problem:
-            rebuild_dedup_delta(self.spool, self.store, self.prefix, read_manifest(self.run_dir / MANIFEST))
+        if self._dedup_delta_lost:  # also after a storage fault: the uploads may have made room by now
+            try:
+                rebuild_dedup_delta(self.spool, self.store, self.prefix, read_manifest(self.run_dir / MANIFEST))
+            except OSError as exc:  # still no room: recovery by the next run rebuilds it
+                self._note_fault(f"spool write failed (dedup delta): {exc}")
+        unreadable = unreadable or _nothing_fetched(read_manifest(self.run_dir / MANIFEST))
         outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, self.upload_problem)
         fields = {
             "edition": self.edition,

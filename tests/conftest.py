@@ -20,6 +20,7 @@ import pytest
 
 from pipelines.dev.mirror import MirrorServer, serve
 from pipelines.crawljob import mirror_crawl_command
+from tests.tcpproxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = ROOT / "tests" / "sites"
@@ -57,6 +58,13 @@ def s3_endpoint() -> Iterator[str]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture()
+def s3_proxy(s3_endpoint: str) -> Iterator[TcpProxy]:
+    """moto's S3 server behind a TCP proxy the test can make refuse or pause (tests/tcpproxy.py)."""
+    with TcpProxy.to_url(s3_endpoint) as p:
+        yield p
 
 
 @pytest.fixture()

@@ -114,3 +114,27 @@ def test_a_run_whose_publishing_fails_at_close_says_incomplete_in_its_summary_to
     assert later.recovered_runs == [first.prefix] and later.is_archived(url)
     later.close("finished")
     assert read_summary(FileStore(tmp_path / "archive"), first.prefix)["outcome"] == "incomplete"
+
+
+def test_a_run_whose_every_article_failed_without_an_answer_is_failed(tmp_path: Path) -> None:
+    """Sources read, articles listed, none reached (a dead origin behind a live feed): not complete."""
+    archive = Archive.create(config(tmp_path, "20261125T120000Z-dark"), "orda", "en")
+    archive.open()
+    for n, status in enumerate((None, 503)):
+        failed = row(f"https://en.orda.kz/dark-{12345 + n}/", ERROR)
+        failed.http_status, failed.reason = status, "Connection refused" if status is None else "HTTP 503"
+        archive.add(failed, "", None)
+    summary = archive.close("finished")
+    assert summary is not None and summary["outcome"] == "failed"
+    assert summary["outcome_reason"].startswith("none of the 2 article(s) could be fetched"), summary["outcome_reason"]
+
+
+def test_a_run_with_one_answered_article_is_not_failed(tmp_path: Path) -> None:
+    archive = Archive.create(config(tmp_path, "20261125T120000Z-gone"), "orda", "en")
+    archive.open()
+    gone = row("https://en.orda.kz/gone-12345/", ERROR)
+    gone.http_status = 404
+    archive.add(gone, "", None)
+    archive.add(row("https://en.orda.kz/dark-12346/", ERROR), "", None)
+    summary = archive.close("finished")
+    assert summary is not None and summary["outcome"] == "complete", "a 404 is an answer: the article is gone"

@@ -1,4 +1,4 @@
-"""S3 faults end to end: a real crawl whose archive is moto's S3 server behind a TCP proxy we control.
+"""S3 faults end to end: a real crawl whose archive is moto's S3 server behind a TCP s3_proxy we control.
 
 Each scenario runs ``scrapy crawl brecorder`` against a small generated site whose pages answer
 slowly, so the fault (S3 refusing connections, S3 paused, an outage longer than
@@ -15,12 +15,11 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from pipelines.reader import completed_runs, read_summary
 from pipelines.storage import Store, open_store
@@ -67,12 +66,6 @@ def site(delay: float = PAGE_DELAY, feed_gate: threading.Event | None = None) ->
     return HostileServer(routes).start()
 
 
-@pytest.fixture()
-def proxy(s3_endpoint: str) -> Iterator[TcpProxy]:
-    with TcpProxy.to_url(s3_endpoint) as p:
-        yield p
-
-
 class Fault:
     """Runs ``action`` in a thread once the crawl has written ``after`` articles to its spool."""
 
@@ -105,8 +98,8 @@ class Fault:
             assert self.rows_after < ARTICLES, "the crawl went on after the fault was over"
 
 
-def crawl(server: HostileServer, uri: str, spool: Path, proxy: TcpProxy | None = None, **settings: Any) -> Any:
-    env = {"AWS_ENDPOINT_URL": proxy.url} if proxy is not None else None
+def crawl(server: HostileServer, uri: str, spool: Path, s3_proxy: TcpProxy | None = None, **settings: Any) -> Any:
+    env = {"AWS_ENDPOINT_URL": s3_proxy.url} if s3_proxy is not None else None
     return run_crawl("brecorder", server, uri, spool, {**SETTINGS, **settings}, env=env, timeout=240)
 
 
@@ -123,18 +116,18 @@ def storage_lines(log: str) -> list[str]:
     return [line for line in log.splitlines() if "[pipelines.storage]" in line]
 
 
-def test_s3_refusing_for_seconds_mid_run_is_retried_through(tmp_path: Path, s3_bucket: str, proxy: TcpProxy) -> None:
+def test_s3_refusing_for_seconds_mid_run_is_retried_through(tmp_path: Path, s3_bucket: str, s3_proxy: TcpProxy) -> None:
     uri, spool = f"s3://{s3_bucket}/corpus", tmp_path / "spool"
 
     def outage() -> None:
-        proxy.refuse()
+        s3_proxy.refuse()
         time.sleep(OUTAGE)
-        proxy.forward()
+        s3_proxy.forward()
 
     server = site()
     try:
         fault = Fault(spool, 3, outage)
-        res = crawl(server, uri, spool, proxy)
+        res = crawl(server, uri, spool, s3_proxy)
     finally:
         server.stop()
     fault.check()
@@ -143,24 +136,24 @@ def test_s3_refusing_for_seconds_mid_run_is_retried_through(tmp_path: Path, s3_b
     assert len(completed_runs(store)) == 1
     assert_exactly_once(store, tmp_path)
     lines = storage_lines(res.log)
-    assert any(f"uploads to {uri} (endpoint {proxy.url}) failing for" in line for line in lines), lines
+    assert any(f"uploads to {uri} (endpoint {s3_proxy.url}) failing for" in line for line in lines), lines
     assert sum("recovered after" in line for line in lines) >= 1
     assert len(lines) <= 6, f"a few lines for the outage, not one per file: {lines}"
     assert spooled_files(spool) == []
 
 
-def test_s3_paused_for_seconds_mid_run_is_reported_as_stalled_and_waited_out(tmp_path: Path, s3_bucket: str, proxy: TcpProxy) -> None:
+def test_s3_paused_for_seconds_mid_run_is_reported_as_stalled_and_waited_out(tmp_path: Path, s3_bucket: str, s3_proxy: TcpProxy) -> None:
     uri, spool = f"s3://{s3_bucket}/corpus", tmp_path / "spool"
 
     def outage() -> None:
-        proxy.pause()
+        s3_proxy.pause()
         time.sleep(OUTAGE)
-        proxy.forward()
+        s3_proxy.forward()
 
     server = site()
     try:
         fault = Fault(spool, 3, outage)
-        res = crawl(server, uri, spool, proxy)
+        res = crawl(server, uri, spool, s3_proxy)
     finally:
         server.stop()
     fault.check()
@@ -168,27 +161,27 @@ def test_s3_paused_for_seconds_mid_run_is_reported_as_stalled_and_waited_out(tmp
     store = open_store(uri)
     assert_exactly_once(store, tmp_path)
     lines = storage_lines(res.log)
-    assert any(re.search(rf"uploads to {re.escape(uri)} \(endpoint {re.escape(proxy.url)}\) stalled for [\d.]+ s", line) for line in lines), lines
+    assert any(re.search(rf"uploads to {re.escape(uri)} \(endpoint {re.escape(s3_proxy.url)}\) stalled for [\d.]+ s", line) for line in lines), lines
     assert sum("recovered after" in line for line in lines) >= 1
     assert len(lines) <= 6, lines
     assert spooled_files(spool) == []
 
 
 def test_an_outage_longer_than_the_deadline_ends_the_run_incomplete_and_the_next_run_publishes_it(
-        tmp_path: Path, s3_bucket: str, proxy: TcpProxy) -> None:
+        tmp_path: Path, s3_bucket: str, s3_proxy: TcpProxy) -> None:
     uri, spool = f"s3://{s3_bucket}/corpus", tmp_path / "spool"
     store = open_store(uri)
     server = site()
     try:
-        fault = Fault(spool, 3, proxy.refuse)  # and it stays down until this run has ended
-        first = crawl(server, uri, spool, proxy, ARCHIVE_UPLOAD_DEADLINE=4)
+        fault = Fault(spool, 3, s3_proxy.refuse)  # and it stays down until this run has ended
+        first = crawl(server, uri, spool, s3_proxy, ARCHIVE_UPLOAD_DEADLINE=4)
     finally:
         server.stop()
     fault.check(mid_run=False)
     assert first.returncode == 2, first.log[-3000:]
     lines = storage_lines(first.log)
     gave_up = [line for line in lines if "no more uploads in this run" in line]
-    assert len(gave_up) == 1 and f"uploads to {uri} (endpoint {proxy.url}) failed for" in gave_up[0], lines
+    assert len(gave_up) == 1 and f"uploads to {uri} (endpoint {s3_proxy.url}) failed for" in gave_up[0], lines
     assert "(ARCHIVE_UPLOAD_DEADLINE 4 s)" in gave_up[0]
     assert len(lines) <= 6, lines
     assert re.search(r"is not published: .*ARCHIVE_UPLOAD_DEADLINE 4 s.*; \d+ file\(s\) wait in the spool", first.log)
@@ -197,10 +190,10 @@ def test_an_outage_longer_than_the_deadline_ends_the_run_incomplete_and_the_next
     assert completed_runs(store) == [], "no marker for a run that is not all in the store"
     assert not any(k.endswith(".open") for k in store.list_keys())
 
-    proxy.forward()
+    s3_proxy.forward()
     server = site(delay=0)
     try:
-        second = crawl(server, uri, spool, proxy)
+        second = crawl(server, uri, spool, s3_proxy)
     finally:
         server.stop()
     assert second.returncode == 0, second.log[-3000:]
