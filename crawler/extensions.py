@@ -1,4 +1,4 @@
-"""Extensions: the run's archive as a Scrapy component, and the operator's progress lines."""
+"""Extensions: the run's archive as a Scrapy component, the operator's progress lines (in place of LogStats), the stats every run has."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
-from twisted.internet import task
+from scrapy.extensions.logstats import LogStats
+from scrapy.utils.asyncio import create_looping_call
 
 from pipelines.archive import Archive, ArchiveConfig
+from pipelines.manifest import STATUSES
 from pipelines.crawljob import COMPLETE, REFUSED, STORAGE_FAILED, meaning, exit_code
 from pipelines.publish import iso
 from pipelines.runlock import RunLocked
@@ -224,8 +226,10 @@ class RedactCredentials:
         _install_filter(_Redact)
 
 
-class Progress:
-    """Logs every ``PROGRESS_INTERVAL`` seconds and once at the end, from the run's Scrapy stats.
+class Progress(LogStats):
+    """Scrapy's LogStats with the operator's line: every ``PROGRESS_INTERVAL`` seconds and once at the
+    end, from the run's Scrapy stats (it replaces LogStats, so the log has one progress line, and
+    keeps its ``responses_per_minute`` and ``items_per_minute`` stats).
 
     found = article URLs the sources listed and this run requested; fetched = their answers;
     written / duplicate / empty / skipped / failed = manifest rows so far; pages/min over the
@@ -233,9 +237,8 @@ class Progress:
     """
 
     def __init__(self, crawler: Crawler, interval: float) -> None:
+        super().__init__(crawler.stats, interval)
         self.crawler = crawler
-        self.interval = interval
-        self._task: task.LoopingCall | None = None
         self._start = time.monotonic()
         self._last = (self._start, 0)
 
@@ -249,11 +252,14 @@ class Progress:
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def spider_opened(self) -> None:
-        self._task = task.LoopingCall(self.log)
-        self._task.start(self.interval, now=False)
+    def spider_opened(self, spider: Spider) -> None:
+        self.pagesprev, self.itemsprev = 0, 0
+        self._start = time.monotonic()
+        self._last = (self._start, 0)
+        self.task = create_looping_call(self.log, spider)
+        self.task.start(self.interval, now=False)
 
-    def log(self, final: bool = False) -> dict[str, int]:
+    def log(self, spider: Spider | None = None, final: bool = False) -> dict[str, int]:  # type: ignore[override]
         c = run_counts(self.crawler.stats.get_stats())
         now = time.monotonic()
         then, responses = (self._start, 0) if final else self._last
@@ -266,7 +272,37 @@ class Progress:
         )
         return c
 
-    def spider_closed(self) -> None:
-        if self._task is not None and self._task.running:
-            self._task.stop()
-        self.log(final=True)
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        super().spider_closed(spider, reason)  # stops the loop; LogStats' per-minute stats
+        self.log(spider, final=True)
+
+
+#: Scrapy stats every run summary has (``scrapy_stats``, docs/corpus-format.md), 0 when nothing
+#: happened, so a reader needs no default: the operator's counts (:func:`run_counts`) and the
+#: discovery, article, archive, dedup and retry counters
+ALWAYS_PRESENT_STATS = (
+    "articles/scheduled", "articles/already_archived", "articles/fetched", "articles/skipped_before_since",
+    "articles/over_max_articles", "articles/url_too_long",
+    "discovery/feeds", "discovery/sitemaps", "discovery/sections", "discovery/sources_failed",
+    "discovery/sitemaps_rejected", "discovery/sitemap_entries_rejected", "discovery/sitemaps_over_max_articles",
+    *(f"archive/status/{status}" for status in STATUSES),
+    "archive/responses_truncated", "archive/responses_decoded_truncated",
+    "dedup/duplicates", "retry/count",
+)
+
+
+class StatsDefaults:
+    """Sets every :data:`ALWAYS_PRESENT_STATS` key to 0 when the spider opens (one not counted yet)."""
+
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StatsDefaults":
+        ext = cls(crawler.stats)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        return ext
+
+    def spider_opened(self) -> None:
+        for key in ALWAYS_PRESENT_STATS:
+            self.stats.inc_value(key, 0)

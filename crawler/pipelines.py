@@ -157,7 +157,7 @@ class DedupPipeline:
             return item
         assert self.dedup is not None
         fallback = docid_for(item.final_url or item.url)
-        args: tuple[Any, ...] = (item.docid, item.url, "\n".join(item.paragraphs), item.authors, get_outlet(item.outlet).wire_bylines, fallback)
+        args: tuple[Any, ...] = (item.identity(), item.url, "\n".join(item.paragraphs), item.authors, get_outlet(item.outlet).wire_bylines, fallback)
         if isinstance(self.dedup.index, MemoryIndex):
             verdict = self.dedup.check(*args)
         else:
@@ -181,7 +181,8 @@ class DedupPipeline:
 
 
 class ArchivePipeline:
-    """Last pipeline: every item becomes one manifest row (and a text file when written)."""
+    """Last pipeline: every item becomes one manifest row (and a text file when written); the item
+    then carries the row as written, which is what feed exports (``-O``/``-o``) get."""
 
     def __init__(self, archive: ArchiveExtension, stats: StatsCollector) -> None:
         self.archive_ext = archive
@@ -205,6 +206,7 @@ class ArchivePipeline:
         except StorageFault:  # logged once by the archive; the run is stopping and the next run fetches it
             self.stats.inc_value("archive/not_written_storage_fault")
             return item
+        item.record(row)  # what a feed export (-O/-o) gets: the row as written, and the text
         self.stats.inc_value(f"archive/status/{row.status}")
         level = logging.INFO if row.status == WRITTEN else logging.WARNING
         logger.log(level, "%s %s%s", row.status, row.url, f" ({row.reason})" if row.reason else "")

@@ -41,6 +41,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from pipelines.manifest import ROBOTS_FORBIDDEN
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
@@ -55,7 +56,7 @@ RULES, ALLOW_ALL, DISALLOW_ALL = "rules", "allow_all", "disallow_all"
 #: redirects of robots.txt followed (RFC 9309 §2.3.1.2: at least five); more: unavailable
 MAX_REDIRECTS = 5
 #: the reason of a refused request, and the start of its manifest row's reason
-FORBIDDEN = "forbidden by robots.txt"
+FORBIDDEN = ROBOTS_FORBIDDEN
 
 
 @dataclass(frozen=True)

@@ -125,8 +125,22 @@ FRONTIER_REDIS_TIMEOUT = 300.0
 ADDONS = {"crawler.frontier.SharedFrontier": 0}
 
 # --- operator view ----------------------------------------------------------------------------
-EXTENSIONS = {"crawler.extensions.RedactCredentials": 0, "crawler.extensions.ArchiveExtension": 100, "crawler.extensions.Progress": 500}
+#: Progress replaces Scrapy's LogStats (one progress line; LOGSTATS_INTERVAL is not used) and runs
+#: before ArchiveExtension, so the summary's scrapy_stats has LogStats' per-minute rates; StatsDefaults
+#: puts the always-present stats (crawler.extensions.ALWAYS_PRESENT_STATS) at 0 when the spider opens
+EXTENSIONS = {
+    "crawler.extensions.RedactCredentials": 0,
+    "scrapy.extensions.logstats.LogStats": None,
+    "crawler.extensions.StatsDefaults": 10,
+    "crawler.extensions.Progress": 50,
+    "crawler.extensions.ArchiveExtension": 100,
+}
 PROGRESS_INTERVAL = 30.0  # seconds between progress lines; 0 turns them off
+
+# --- feed exports (-O/-o): the item's fields (crawler/items.py Article), never the raw body --------
+#: Scrapy's CSV and XML exporters, with removed_lines (a mapping of rule names) as JSON in CSV and as
+#: <value key="..."> elements in XML; JSON and JSON Lines are Scrapy's own
+FEED_EXPORTERS = {"csv": "crawler.items.CsvArticleExporter", "xml": "crawler.items.XmlArticleExporter"}
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"

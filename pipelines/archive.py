@@ -30,7 +30,7 @@ from typing import Any
 from pipelines import warc
 from pipelines.crawljob import COMPLETE, INCOMPLETE, run_outcome
 from pipelines.layout import DEDUP_PREFIX, MANIFEST, dedup_key, run_prefix, text_key, warc_key
-from pipelines.manifest import ERROR, WRITTEN, ManifestRow, ManifestWriter, read_manifest
+from pipelines.manifest import ERROR, ROBOTS_FORBIDDEN, WRITTEN, ManifestRow, ManifestWriter, read_manifest
 from pipelines.process import HOST
 from pipelines.publish import amend_summary, finalize_run, iso, mark_live, rebuild_dedup_delta, recover_spool, run_summary
 from pipelines.runlock import RunLock
@@ -78,9 +78,14 @@ class ArchiveConfig:
 def _nothing_fetched(rows: list[ManifestRow]) -> str | None:
     """A run whose every article failed without an answer worth keeping (no connection, timeouts,
     server errors, robots.txt) reached nothing: it is failed, not complete with nothing new."""
-    if not rows or any(r.status != ERROR or (r.http_status is not None and r.http_status < 500) for r in rows):
+    def unanswered(r: ManifestRow) -> bool:
+        if r.status != ERROR or (r.reason or "").startswith(ROBOTS_FORBIDDEN):  # robots.txt is an answer
+            return False
+        return r.http_status is None or r.http_status >= 500
+
+    if not rows or not all(unanswered(r) for r in rows):
         return None
-    return (f"none of the {len(rows)} article(s) could be fetched (no answer, server errors or robots.txt; "
+    return (f"none of the {len(rows)} article(s) could be fetched (no answer or server errors; "
             f"e.g. {rows[-1].reason or 'no reason'}); nothing was archived")
 
 
@@ -279,8 +284,11 @@ class Archive:
         if self._dedup_delta_lost:  # also after a storage fault: the uploads may have made room by now
             try:
                 rebuild_dedup_delta(self.spool, self.store, self.prefix, read_manifest(self.run_dir / MANIFEST))
-            except OSError as exc:  # still no room: recovery by the next run rebuilds it
+            except OSError as exc:  # still no room
                 self._note_fault(f"spool write failed (dedup delta): {exc}")
+            except Exception as exc:  # texts already published and the store unreachable now
+                logger.error("run %s: its dedup index additions could not be rebuilt (%s: %s); its texts will not be "
+                             "found as originals of later copies", self.prefix, type(exc).__name__, exc)
         unreadable = unreadable or _nothing_fetched(read_manifest(self.run_dir / MANIFEST))
         outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, self.upload_problem)
         fields = {

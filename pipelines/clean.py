@@ -29,7 +29,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from pipelines.outlets import Outlet
-from pipelines.outlets.base import TextRule
+from pipelines.outlets.base import NodeRule, TextRule
 
 # --------------------------------------------------------------------------- generic rules
 
@@ -54,6 +54,15 @@ GENERIC_RULES: tuple[TextRule, ...] = (
                             r"Latest(?: news| stories)?|You may (?:also )?like|Recommended|Trending(?: now)?|Trends 24h|Most read|Most popular|"
                             r"Popular|Also read|See also|Comments|Читайте также|Последние новости|Останні новини|Читайте також)\s*:?", "marker"),
 )
+
+#: names of the decisions :func:`clean_lines` takes in context rather than by a rule's pattern
+#: (a line without letters, a date line before the body, a repeated headline, a trailing list...).
+POSITIONAL_RULES: tuple[str, ...] = (
+    "stray_symbols", "date_line", "duplicate_caption", "head_chrome", "breadcrumb_headline",
+    "repeated_headline", "trailing_list",
+)
+#: every generic ``removed_lines`` key (no outlet prefix): the generic rules' names and the positional decisions.
+GENERIC_RULE_NAMES: frozenset[str] = frozenset({r.name for r in GENERIC_RULES} | set(POSITIONAL_RULES))
 
 MIN_BODY_WORDS = 20
 _SENTENCE_END = re.compile(r"[.!?…]['’\"”»)]*$|[.!?]\s*\S{0,3}$")
@@ -135,15 +144,16 @@ def _xpath(expr: str) -> etree.XPath:
     return etree.XPath(expr)
 
 
-def prune_html(tree: lxml_html.HtmlElement, xpaths: tuple[str, ...]) -> Counter[str]:
-    """Remove the nodes matched by ``xpaths`` (their tail text is kept); count per expression."""
+def prune_html(tree: lxml_html.HtmlElement, rules: tuple[NodeRule, ...]) -> Counter[str]:
+    """Remove the nodes each rule's XPath matches (their tail text is kept); count them per rule
+    name, the manifest key (:meth:`Outlet.qualified_html_rules`: ``<outlet>:<name>``)."""
     removed: Counter[str] = Counter()
-    for expr in xpaths:
-        for node in _xpath(expr)(tree):
+    for rule in rules:
+        for node in _xpath(rule.xpath)(tree):
             if not isinstance(node, lxml_html.HtmlElement) or node.getparent() is None:
                 continue
             node.drop_tree()
-            removed[f"html:{expr}"] += 1
+            removed[rule.name] += 1
     return removed
 
 

@@ -123,7 +123,7 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
     title = _meta(tree, "og:title", "twitter:title") or _first_text(tree, "//h1") or _first_text(tree, "//title") or ""
     author = _meta(tree, "author", "article:author")
     authors = [a for a in _split_authors(author)] if author and not author.startswith("http") else []
-    removed = prune_html(tree, outlet.remove_xpaths) if outlet else {}
+    removed = prune_html(tree, outlet.qualified_html_rules()) if outlet else {}
     need_metadata = not (title and published)
     doc = trafilatura.bare_extraction(
         tree,

@@ -16,9 +16,21 @@ from typing import Any
 
 from pipelines.warc import RecordLocation
 
+#: version of the corpus format's records: every manifest row and ``summary.json`` carry it as
+#: ``schema_version``. Bumped (by one) on any incompatible change: a field removed or renamed, a
+#: type or meaning changed, ``removed_lines`` keys renamed. Adding a field, a status or a rule
+#: key keeps it. 1: rows without the field (``removed_lines`` had ``html:<xpath>`` keys);
+#: 2: the field added, every ``removed_lines`` key a stable rule name. The JSON Schema of a row
+#: is ``docs/manifest.schema.json``.
+SCHEMA_VERSION = 2
+#: the version of a row written before ``schema_version`` existed
+UNVERSIONED = 1
+
 #: row statuses (docs/corpus-format.md)
 WRITTEN, EMPTY, SKIPPED, ERROR, DUPLICATE = "written", "empty", "skipped", "error", "duplicate"
 STATUSES = (WRITTEN, DUPLICATE, EMPTY, SKIPPED, ERROR)
+#: the ``reason`` of an article robots.txt forbids (``...: disallow_all (HTTP 503)`` when the host is disallowed)
+ROBOTS_FORBIDDEN = "forbidden by robots.txt"
 #: rows whose URLs count as archived: the next run does not fetch them again (errors are retried)
 ARCHIVED_STATUSES = (WRITTEN, EMPTY, SKIPPED, DUPLICATE)
 
@@ -32,6 +44,8 @@ def docid_for(url: str) -> str:
 class ManifestRow:
     """One article URL a run tried, whatever happened to it."""
 
+    #: the corpus format version the row follows (keyword-only so that it can be the first JSON key)
+    schema_version: int = field(default=SCHEMA_VERSION, kw_only=True)
     docid: str
     seq: int | None = None
     url: str = ""
@@ -84,8 +98,9 @@ class ManifestRow:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ManifestRow":
+        """A row as read back; a row without ``schema_version`` was written before it existed (version 1)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{"schema_version": UNVERSIONED, **{k: v for k, v in data.items() if k in known}})
 
 
 def parse_manifest(text: str) -> list[ManifestRow]:

@@ -22,7 +22,7 @@ from typing import Any
 from pipelines import warc
 from pipelines.crawljob import INCOMPLETE, finish_outcome
 from pipelines.layout import MANIFEST, MARKER, SUMMARY, attempts_key, dedup_key, outlet_of, run_id_of, state_key
-from pipelines.manifest import WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
+from pipelines.manifest import SCHEMA_VERSION, WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
 from pipelines.process import is_alive, this_process
 from pipelines.state import load_state
 from pipelines.storage import Spool, Store, Uploader, write_atomic
@@ -63,7 +63,7 @@ def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], fin
     if outcome is None:
         outcome, outcome_reason = finish_outcome(finish_reason)
     counts = Counter(row.status for row in rows)
-    summary: dict[str, Any] = {"run_id": run_id_of(prefix), "prefix": prefix, "outlet": outlet_of(prefix)}
+    summary: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "run_id": run_id_of(prefix), "prefix": prefix, "outlet": outlet_of(prefix)}
     for key in ("edition", "archive", "started_at"):
         if key in live:
             summary[key] = live.pop(key)

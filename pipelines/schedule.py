@@ -20,6 +20,7 @@ from croniter import croniter
 
 from pipelines import layout
 from pipelines.crawljob import EXIT_FAILED, EXIT_REFUSED, crawl_command, meaning
+from pipelines.outlets import all_outlets, get_outlet
 from pipelines.redisconn import UNREACHABLE, connect, shown
 
 logger = logging.getLogger("schedule")
@@ -40,13 +41,63 @@ class Job:
         return croniter(self.cron, when).get_next(datetime)
 
 
+class ScheduleError(ValueError):
+    """A schedule or a worker that cannot run as given (unknown outlet, section or key, bad cron,
+    unreadable file, malformed Redis URL): refused before anything starts, in one line that names
+    the valid choices, because a typo that silently schedules nothing looks exactly like success."""
+
+
+#: the keys of an ``[outlets.<name>]`` table
+JOB_KEYS = ("cron", "args", "settings")
+
+
+def require_outlets(names: list[str], where: str = "") -> list[str]:
+    """``names`` if every one is a registered outlet, else :class:`ScheduleError` (the registry's words: the known ones)."""
+    for name in names:
+        try:
+            get_outlet(name)
+        except KeyError as exc:
+            raise ScheduleError(where + exc.args[0]) from None
+    return names
+
+
 def load_jobs(path: Path) -> list[Job]:
-    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    """The jobs of a schedule file, checked whole first: :class:`ScheduleError` on anything it cannot run."""
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScheduleError(f"{path}: no such file; give the schedule with --config (see deploy/schedule.toml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScheduleError(f"{path}: cannot be read ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ScheduleError(f"{path}: not valid TOML: {exc}") from exc
+    known = ", ".join(all_outlets())
+    for section, value in config.items():
+        if section != "outlets":
+            what = f"section [{section}]" if isinstance(value, dict) else f"top-level key {section!r}"
+            hint = f" (write [outlets.{section}])" if section in all_outlets() else ""
+            raise ScheduleError(f"{path}: unknown {what}{hint}; a schedule has only [outlets.NAME] tables, NAME one of: {known}")
+    outlets = config.get("outlets", {})
+    if not isinstance(outlets, dict) or not outlets:
+        raise ScheduleError(f"{path}: nothing to schedule; add an [outlets.NAME] table with a cron (NAME one of: {known})")
     jobs = []
-    for outlet, spec in sorted(config.get("outlets", {}).items()):
-        if not croniter.is_valid(spec["cron"]):
-            raise ValueError(f"{path}: outlet {outlet}: bad cron expression {spec['cron']!r}")
-        jobs.append(Job(outlet, spec["cron"], {k: str(v) for k, v in spec.get("args", {}).items()}, {k: str(v) for k, v in spec.get("settings", {}).items()}))
+    for outlet, spec in sorted(outlets.items()):
+        where = f"{path}: [outlets.{outlet}]"
+        require_outlets([outlet], f"{where}: ")
+        if not isinstance(spec, dict):
+            raise ScheduleError(f"{where} must be a table with keys {', '.join(JOB_KEYS)}")
+        unknown = [k for k in spec if k not in JOB_KEYS]
+        if unknown:
+            raise ScheduleError(f"{where}: unknown key {', '.join(map(repr, unknown))}; valid: {', '.join(JOB_KEYS)}")
+        cron = spec.get("cron")
+        if not isinstance(cron, str):
+            raise ScheduleError(f"{where}: needs cron = \"MIN HOUR DAY MONTH WEEKDAY\" (UTC), e.g. cron = \"5 * * * *\"")
+        if not croniter.is_valid(cron):
+            raise ScheduleError(f"{where}: bad cron expression {cron!r}; use 5 fields, e.g. \"5 * * * *\" (hourly at :05, UTC)")
+        for table in ("args", "settings"):
+            if not isinstance(spec.get(table, {}), dict):
+                raise ScheduleError(f"{where}: {table} must be a table, e.g. {table} = {{ name = \"value\" }}")
+        jobs.append(Job(outlet, cron, {k: str(v) for k, v in spec.get("args", {}).items()}, {k: str(v) for k, v in spec.get("settings", {}).items()}))
     return jobs
 
 
@@ -112,8 +163,27 @@ def frontier_env(redis_url: str, job: str) -> dict[str, str]:
     return {**os.environ, "SCHEDULER_URI": redis_url, "FRONTIER_JOB": job}
 
 
+def check_frontier(redis_url: str, ping: bool = True) -> None:
+    """:class:`ScheduleError` on a malformed Redis URL; with ``ping``, :data:`UNREACHABLE` when Redis does not answer."""
+    try:
+        r = connect(redis_url)
+    except ValueError as exc:  # redis-py parses the URL here
+        raise ScheduleError(f"bad frontier Redis URL {shown(redis_url)!r}: {exc}") from exc
+    try:
+        if ping:
+            r.ping()
+    finally:
+        r.close()
+
+
 def work(outlets: list[str], redis_url: str, cwd: Path, extra: list[str], once: bool = False, poll: float = 30.0) -> int:
-    """A scalable worker: joins any crawl job of ``outlets`` that has requests waiting in the frontier."""
+    """A scalable worker: joins any crawl job of ``outlets`` that has requests waiting in the frontier.
+
+    Unknown outlets and a malformed Redis URL are refused before anything starts (:class:`ScheduleError`).
+    With ``once`` an unreachable Redis is raised at once (a one-shot pass can do nothing); the
+    service waits for it instead, logging, so it rides out a Redis restart."""
+    require_outlets(outlets)
+    check_frontier(redis_url, ping=once)
     worst = 0
     while True:
         joined = False
@@ -132,6 +202,8 @@ def work(outlets: list[str], redis_url: str, cwd: Path, extra: list[str], once: 
                 worst = max(worst, code)
                 joined = True
         if once:
+            if not joined:
+                logger.info("no crawl of %s waiting in the frontier %s; nothing to join", ", ".join(outlets), shown(redis_url))
             return worst
         if not joined:
             time.sleep(poll)

@@ -7,11 +7,12 @@ sources is fetched once.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from io import BytesIO
@@ -273,42 +274,104 @@ def _mirror(value: Any) -> tuple[str, str] | None:
     return parts.scheme, parts.netloc.lower()
 
 
+def _edition(value: Any, outlet: Outlet) -> str:
+    """``-a edition=``: one of the outlet's editions (empty: its default edition)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return outlet.default_edition
+    if text not in outlet.editions:
+        raise ValueError(f"edition must be one of {', '.join(sorted(outlet.editions))} for {outlet.name}, got {value!r}")
+    return text
+
+
+class SpiderArgumentError(ValueError):
+    """A ``-a`` argument the spider refuses (unknown name or bad value); the message is one line."""
+
+
+@dataclass(frozen=True)
+class SpiderArgument:
+    """One ``-a NAME=VALUE`` of the outlet spiders: how it is read and what it means.
+
+    The table below is the one declaration: the spider reads its arguments with it and
+    ``scrapy crawl --help`` lists it, so the two cannot disagree.
+    """
+
+    name: str
+    #: the value's shape in the help (``max_articles=N``)
+    metavar: str
+    meaning: str
+    #: reads the raw value for an outlet; raises ValueError with a one-line message starting with the name
+    read: Callable[[Any, Outlet], Any]
+
+
+SPIDER_ARGUMENTS: tuple[SpiderArgument, ...] = (
+    SpiderArgument("max_articles", "N", "request at most N articles (a positive whole number; 0 or empty: no limit); "
+                   "once N are requested no more sitemaps are fetched", lambda v, o: _max_articles(v)),
+    SpiderArgument("since", "YYYY-MM-DD", "skip articles published before that day (the feed's or sitemap's date, "
+                   "else the page's); a real calendar date", lambda v, o: _since(v)),
+    SpiderArgument("base_url", "http://HOST:PORT", "crawl a mirror of the outlet at this address (tests, demo): http or "
+                   "https, a host and optional port, no path or credentials", lambda v, o: _mirror(v)),
+    SpiderArgument("edition", "NAME", "the outlet's edition (listed per spider above; empty: the default edition)", _edition),
+    SpiderArgument("recrawl", "1|0", "fetch articles again even if the archive already has them "
+                   "(1/0, true/false, yes/no, on/off; default 0)", lambda v, o: _recrawl(v)),
+)
+#: arguments a scheduler adds for its own bookkeeping (scrapyd passes ``-a _job=ID``): accepted and
+#: left to Scrapy (an attribute of the spider); no argument of ours starts with "_"
+PRIVATE_PREFIX = "_"
+
+
+def read_spider_arguments(outlet: Outlet, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every argument of :data:`SPIDER_ARGUMENTS` read for ``outlet`` (absent ones from None);
+    an unknown name or a bad value raises :class:`SpiderArgumentError` before anything happens."""
+    known = [a.name for a in SPIDER_ARGUMENTS]
+    unknown = sorted(n for n in given if n not in known and not n.startswith(PRIVATE_PREFIX))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise SpiderArgumentError(
+            f"unknown spider argument{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}{hint}; "
+            f"the arguments are {', '.join(known)}"
+        )
+    values = {}
+    for arg in SPIDER_ARGUMENTS:
+        try:
+            values[arg.name] = arg.read(given.get(arg.name), outlet)
+        except SpiderArgumentError:
+            raise
+        except ValueError as exc:
+            raise SpiderArgumentError(str(exc)) from exc
+    return values
+
+
 class OutletSpider(Spider):
-    """Crawl one outlet's edition. Arguments (``-a``): max_articles, since, base_url, edition, recrawl."""
+    """Crawl one outlet's edition. Arguments (``-a``): :data:`SPIDER_ARGUMENTS`, nothing else."""
 
     outlet_name: ClassVar[str]
     outlet: Outlet
 
-    def __init__(
-        self,
-        *args: Any,
-        max_articles: str | int | None = None,
-        since: str | None = None,
-        base_url: str | None = None,
-        edition: str | None = None,
-        recrawl: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        # every argument is checked before anything else happens: a bad one refuses the run
+    @classmethod
+    def read_arguments(cls, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The spider's arguments read and checked, as its constructor reads them (``scrapy crawl``
+        checks them with this before it starts anything)."""
+        return read_spider_arguments(get_outlet(cls.outlet_name), given)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # every argument is checked before anything else happens: an unknown or bad one refuses the run
         outlet = get_outlet(self.outlet_name)
-        edition_name = str(edition).strip() if edition is not None and str(edition).strip() else outlet.default_edition
-        if edition_name not in outlet.editions:
-            raise ValueError(f"edition must be one of {', '.join(sorted(outlet.editions))} for {outlet.name}, got {edition!r}")
-        max_articles_n = _max_articles(max_articles)
-        since_day = _since(since)
-        recrawl_flag = _recrawl(recrawl)
-        mirror = _mirror(base_url)
-        super().__init__(*args, **kwargs)
+        values = read_spider_arguments(outlet, kwargs)
+        private = {k: v for k, v in kwargs.items() if k.startswith(PRIVATE_PREFIX)}
+        super().__init__(*args, **private)
         self.outlet = outlet
-        self.edition_name = edition_name
+        self.edition_name: str = values["edition"]
         self.edition = self.outlet.edition(self.edition_name)
-        self.max_articles = max_articles_n
-        self.since = since_day
-        self.recrawl = recrawl_flag
+        self.max_articles: int | None = values["max_articles"]
+        self.since: date | None = values["since"]
+        self.recrawl: bool = values["recrawl"]
         self.base_url = self.edition.base_url or self.outlet.base_url
         live = urlsplit(self.base_url)
         self._live = (live.scheme, live.netloc)
-        self._mirror: tuple[str, str] | None = mirror
+        mirror: tuple[str, str] | None = values["base_url"]
+        self._mirror = mirror
         if mirror:
             self.allowed_domains = [urlsplit(f"{mirror[0]}://{mirror[1]}").hostname or mirror[1]]
         else:
@@ -570,6 +633,17 @@ class OutletSpider(Spider):
             item.fetched_at = response.meta.get("fetched_at", "")
             item.truncated = "truncated" in response.flags
         return item
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Article | Request]:
+        """Scrapy's default callback, used only by ``scrapy parse --spider OUTLET URL`` (every request
+        of a crawl has its own callback): the page at URL as an article of this edition, its item as
+        the crawl would hand it to the item pipelines."""
+        listed = response.meta.get("redirect_urls", [response.url])[0]
+        url = self.to_live(listed)
+        if not self.outlet.is_article_url(url, self.edition_name):
+            logger.warning("%s is not an article URL of %s (edition %s); parsed as an article anyway", url, self.outlet.name, self.edition_name)
+        response.meta.setdefault("article", {"url": url, "published_hint": None, "source": "parse", "redirects": 0})
+        yield from self.parse_article(response)
 
     def parse_article(self, response: Response) -> Iterator[Article | Request]:
         item = self._item(response, response.request)  # type: ignore[arg-type]

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 
 #: where a text rule applies, see :class:`TextRule`.
 SCOPES: tuple[str, ...] = ("line", "run", "head", "tail", "marker")
@@ -66,6 +68,36 @@ def line_rule(name: str, regex: str, scope: str = "line", *, valid_from: date | 
 
 
 @dataclass(frozen=True)
+class NodeRule:
+    """An HTML cleaning rule: the nodes an XPath expression matches are removed before extraction
+    (their tail text is kept, see :func:`pipelines.clean.prune_html`).
+
+    ``name`` is the rule's stable id, recorded in the manifest's ``removed_lines`` as
+    ``<outlet>:<name>`` (:meth:`Outlet.qualified_html_rules`): keep it when the XPath changes.
+    """
+
+    name: str
+    xpath: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _RULE_KEY.fullmatch(self.name):
+            raise ValueError(f"HTML rule name {self.name!r} is not snake_case (or <outlet>:<snake_case>)")
+        if not isinstance(self.xpath, str):
+            raise TypeError(f"HTML rule {self.name!r}: xpath {self.xpath!r} is not a string")
+        try:
+            etree.XPath(self.xpath)
+        except etree.XPathSyntaxError as exc:
+            raise ValueError(f"HTML rule {self.name!r}: bad XPath {self.xpath!r}: {exc}") from None
+
+
+def node_rule(name: str, xpath: str) -> NodeRule:
+    """An outlet HTML rule: remove the nodes ``xpath`` matches (boilerplate: ticker bars, ad slots,
+    share widgets, related lists). ``name`` is the short snake_case id of what the rule removes,
+    unique among the outlet's HTML and text rules; the manifest key is ``<outlet>:<name>``."""
+    return NodeRule(name, xpath)
+
+
+@dataclass(frozen=True)
 class Edition:
     """One language edition of an outlet: its own sources and article URL shape."""
 
@@ -98,12 +130,14 @@ class Outlet:
     domains: tuple[str, ...]
     editions: dict[str, Edition]
     default_edition: str
-    #: XPath expressions of boilerplate nodes removed before extraction
-    #: (ticker bars, ad slots, share widgets, related/latest lists, promos).
-    remove_xpaths: tuple[str, ...] = ()
+    #: boilerplate nodes removed before extraction (ticker bars, ad slots, share widgets,
+    #: related/latest lists, promos): named XPath rules (:func:`node_rule`), each with a short
+    #: snake_case name unique among the outlet's HTML and text rules; the manifest counts the
+    #: nodes each removed as ``<outlet>:<name>``.
+    html_rules: tuple[NodeRule, ...] = ()
     #: text lines removed after extraction (outlet-specific promos, tickers, chrome): named rules
-    #: (:func:`line_rule` or :class:`TextRule`), each with a short snake_case name unique in the
-    #: outlet; the manifest counts them as ``<outlet>:<name>``.
+    #: (:func:`line_rule` or :class:`TextRule`), each with a short snake_case name unique among the
+    #: outlet's HTML and text rules; the manifest counts them as ``<outlet>:<name>``.
     text_rules: tuple[TextRule, ...] = ()
     #: the outlet's own wire credit lines, regexes with an ``{agency}`` placeholder
     #: (e.g. a byline "AFP Published 12 Nov, 2023"); generic credit lines are in pipelines/dedup.py
@@ -114,8 +148,21 @@ class Outlet:
         default_factory=dict, init=False, repr=False, compare=False
     )
     _qualified: tuple[TextRule, ...] = field(default=(), init=False, repr=False, compare=False)
+    _qualified_html: tuple[NodeRule, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        html_names: set[str] = set()
+        for node in self.html_rules:
+            if not isinstance(node, NodeRule):
+                raise TypeError(f"outlet {self.name!r}: HTML rule {node!r} is not a NodeRule; declare it with node_rule(name, xpath)")
+            if not RULE_NAME.fullmatch(node.name):
+                raise ValueError(
+                    f"outlet {self.name!r}: HTML rule name {node.name!r} must be a short snake_case name "
+                    "(the manifest key <outlet>:<name> is made from it)"
+                )
+            if node.name in html_names:
+                raise ValueError(f"outlet {self.name!r}: two HTML rules are named {node.name!r}")
+            html_names.add(node.name)
         seen: set[str] = set()
         for rule in self.text_rules:
             if not isinstance(rule, TextRule):
@@ -127,8 +174,19 @@ class Outlet:
                 )
             if rule.name in seen:
                 raise ValueError(f"outlet {self.name!r}: two text rules are named {rule.name!r}")
+            if rule.name in html_names:
+                raise ValueError(
+                    f"outlet {self.name!r}: an HTML rule and a text rule are both named {rule.name!r} "
+                    "(both would count as the same manifest key)"
+                )
             seen.add(rule.name)
         object.__setattr__(self, "_qualified", tuple(replace(r, name=f"{self.name}:{r.name}") for r in self.text_rules))
+        object.__setattr__(self, "_qualified_html", tuple(replace(r, name=f"{self.name}:{r.name}") for r in self.html_rules))
+
+    @property
+    def remove_xpaths(self) -> tuple[str, ...]:
+        """The XPath expressions of the outlet's HTML rules, in order."""
+        return tuple(r.xpath for r in self.html_rules)
 
     def edition(self, name: str | None = None) -> Edition:
         key = name or self.default_edition
@@ -159,6 +217,14 @@ class Outlet:
     def qualified_text_rules(self) -> tuple[TextRule, ...]:
         """The outlet's text rules named by their manifest key, ``<outlet>:<name>``."""
         return self._qualified
+
+    def qualified_html_rules(self) -> tuple[NodeRule, ...]:
+        """The outlet's HTML rules named by their manifest key, ``<outlet>:<name>``."""
+        return self._qualified_html
+
+    def rule_keys(self) -> frozenset[str]:
+        """Every ``removed_lines`` key the outlet's own rules (HTML and text, any date) can write."""
+        return frozenset(r.name for r in (*self._qualified_html, *self._qualified))
 
     def canonical_problem(self, canonical: str, edition: str | None = None) -> str | None:
         """Why a page's canonical URL cannot be its identity (another site, not an article), or None."""

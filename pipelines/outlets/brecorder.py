@@ -18,7 +18,7 @@ Not confirmed against the live site: sitemap paths (``/sitemap.xml`` index with 
 
 from __future__ import annotations
 
-from pipelines.outlets.base import Edition, Outlet, line_rule
+from pipelines.outlets.base import Edition, Outlet, line_rule, node_rule
 
 OUTLET: Outlet = Outlet(
     name="brecorder",
@@ -40,44 +40,47 @@ OUTLET: Outlet = Outlet(
         ),
     },
     default_edition="en",
-    remove_xpaths=(
+    html_rules=(
         # PSX ticker strip (stocks marquee + index bar) and its duplicated copy
-        "//div[contains(@class,'js-ticker')]",
-        "//div[contains(@class,'tickers')]",
+        node_rule("psx_ticker", "//div[contains(@class,'js-ticker')]"),
+        node_rule("ticker_copy", "//div[contains(@class,'tickers')]"),
         # masthead: logo, today's date, PRINT EDITION / BR MARKETS / Dollar to PKR links
-        "//a[contains(@class,'logo')]",
-        "//div[a[@title='Print Edition']]",
-        "//nav",
-        "//footer",
+        node_rule("logo_link", "//a[contains(@class,'logo')]"),
+        node_rule("edition_links", "//div[a[@title='Print Edition']]"),
+        node_rule("nav_menu", "//nav"),
+        node_rule("site_footer", "//footer"),
         # ad slots, inline ad wrappers and their "Advertisement" labels
-        "//div[contains(@class,'ad__wrapper__slot')]",
-        "//div[contains(@class,'ad--inline')]",
-        "//*[contains(@class,'ad__label')]",
-        "//div[contains(@class,'aux-content')]",
+        node_rule("ad_slot", "//div[contains(@class,'ad__wrapper__slot')]"),
+        node_rule("inline_ad", "//div[contains(@class,'ad--inline')]"),
+        node_rule("ad_label_block", "//*[contains(@class,'ad__label')]"),
+        node_rule("aux_content", "//div[contains(@class,'aux-content')]"),
         # category badge (breadcrumb), tag list, share buttons, clapper + follow-us row
-        "//span[contains(@class,'badge')]",
-        "//div[contains(@class,'story__tags')]",
-        "//div[contains(@class,'social-icons')]",
-        "//div[contains(@class,'story__engage')]",
-        "//a[contains(@class,'js-count-clap')]",
+        node_rule("category_badge", "//span[contains(@class,'badge')]"),
+        node_rule("tag_list", "//div[contains(@class,'story__tags')]"),
+        node_rule("share_buttons", "//div[contains(@class,'social-icons')]"),
+        node_rule("engage_row", "//div[contains(@class,'story__engage')]"),
+        node_rule("clap_button", "//a[contains(@class,'js-count-clap')]"),
         # in-body read-also line (a paragraph that is only a bold link to another story) and link boxes
-        "//div[contains(@class,'story__content')]//p[strong/a[contains(@href,'/news/')]"
-        " and normalize-space(.)=normalize-space(strong)]",
-        "//div[contains(@class,'story__read-more')]",
-        "//div[contains(@class,'story__promo')]",
+        node_rule(
+            "inline_read_also",
+            "//div[contains(@class,'story__content')]//p[strong/a[contains(@href,'/news/')]"
+            " and normalize-space(.)=normalize-space(strong)]",
+        ),
+        node_rule("read_more_box", "//div[contains(@class,'story__read-more')]"),
+        node_rule("promo_box", "//div[contains(@class,'story__promo')]"),
         # embedded tweets / videos inside the body
-        "//blockquote[contains(@class,'twitter-tweet')]",
-        "//div[contains(@class,'media__item--youtube')]",
+        node_rule("embedded_tweet", "//blockquote[contains(@class,'twitter-tweet')]"),
+        node_rule("embedded_video", "//div[contains(@class,'media__item--youtube')]"),
         # image captions and credits
-        "//figcaption",
-        "//*[contains(@class,'media__credit')]",
+        node_rule("image_caption", "//figcaption"),
+        node_rule("media_credit", "//*[contains(@class,'media__credit')]"),
         # comments widget, related stories / "Read more stories", sidebar market tables
-        "//section[contains(@class,'comments')]",
-        "//div[contains(@class,'related-stories')]",
-        "//*[@id='read-more-stories']",
-        "//div[contains(@class,'w-80') and contains(@class,'flex-shrink-0')]",
-        "//div[contains(@class,'tabs')]",
-        "//nav[contains(@class,'pagination')]",
+        node_rule("comments_section", "//section[contains(@class,'comments')]"),
+        node_rule("related_stories", "//div[contains(@class,'related-stories')]"),
+        node_rule("more_stories_list", "//*[@id='read-more-stories']"),
+        node_rule("market_sidebar", "//div[contains(@class,'w-80') and contains(@class,'flex-shrink-0')]"),
+        node_rule("market_tabs", "//div[contains(@class,'tabs')]"),
+        node_rule("pagination", "//nav[contains(@class,'pagination')]"),
     ),
     text_rules=(
         # PSX ticker lines (TICKER_PATTERNS.md), removed only inside a run of two or more: a single

@@ -25,7 +25,7 @@ The default edition is English, so ``base_url`` is the English host. The Outlet 
 
 from __future__ import annotations
 
-from pipelines.outlets.base import Edition, Outlet, line_rule
+from pipelines.outlets.base import Edition, Outlet, line_rule, node_rule
 
 #: ``/<slug>-<id>/``: one path segment ending in a hyphen and a numeric id (trailing slash optional).
 _ARTICLE = r"^/[a-z0-9][a-z0-9%A-F_-]*-\d{3,7}/?$"  # percent-escapes are upper-case (pipelines/urls.py)
@@ -68,30 +68,30 @@ OUTLET = Outlet(
             exclude_pattern=_EXCLUDE,
         ),
     },
-    remove_xpaths=(
-        f"//div[{_cls('currency-bar')}]",
-        f"//header[{_cls('site-header')}]",
-        f"//footer[{_cls('site-footer')}]",
-        "//nav",
-        f"//div[{_cls('mobile-menu')}]",
-        f"//div[{_cls('breadcrumbs')}]",
-        f"//div[{_cls('post__meta')}]",
-        f"//a[{_cls('post__category')}]",
-        f"//div[{_cls('adv-in-text')}]",
-        f"//p[{_cls('adv-label')}]",
-        f"//div[{_cls('adfox-slot')}]",
-        f"//div[{_cls('read-also')}]",
-        f"//div[{_cls('related-posts')}]",
-        f"//div[{_cls('tg-promo')}]",
-        f"//div[{_cls('support-orda')}]",
-        f"//div[{_cls('post__tags')}]",
-        f"//div[{_cls('share-block')}]",
-        f"//div[{_cls('post-subscribe')}]",
-        f"//div[{_cls('last-news-block')}]",
-        f"//div[{_cls('comments-block')}]",
-        f"//aside[{_cls('sidebar')}]",
-        "//figcaption",
-        "//iframe",
+    html_rules=(
+        node_rule("currency_bar", f"//div[{_cls('currency-bar')}]"),
+        node_rule("site_header", f"//header[{_cls('site-header')}]"),
+        node_rule("site_footer", f"//footer[{_cls('site-footer')}]"),
+        node_rule("nav_menu", "//nav"),
+        node_rule("mobile_menu", f"//div[{_cls('mobile-menu')}]"),
+        node_rule("breadcrumbs", f"//div[{_cls('breadcrumbs')}]"),
+        node_rule("post_meta", f"//div[{_cls('post__meta')}]"),
+        node_rule("category_link", f"//a[{_cls('post__category')}]"),
+        node_rule("inline_ad", f"//div[{_cls('adv-in-text')}]"),
+        node_rule("ad_label_block", f"//p[{_cls('adv-label')}]"),
+        node_rule("ad_slot", f"//div[{_cls('adfox-slot')}]"),
+        node_rule("read_also_box", f"//div[{_cls('read-also')}]"),
+        node_rule("related_posts", f"//div[{_cls('related-posts')}]"),
+        node_rule("telegram_promo_box", f"//div[{_cls('tg-promo')}]"),
+        node_rule("support_box", f"//div[{_cls('support-orda')}]"),
+        node_rule("tag_list", f"//div[{_cls('post__tags')}]"),
+        node_rule("share_buttons", f"//div[{_cls('share-block')}]"),
+        node_rule("subscribe_box", f"//div[{_cls('post-subscribe')}]"),
+        node_rule("latest_news", f"//div[{_cls('last-news-block')}]"),
+        node_rule("comments_block", f"//div[{_cls('comments-block')}]"),
+        node_rule("sidebar", f"//aside[{_cls('sidebar')}]"),
+        node_rule("image_caption", "//figcaption"),
+        node_rule("embed_iframe", "//iframe"),
     ),
     text_rules=(
         # currency / commodity ticker strip (header marquee, repeated twice)

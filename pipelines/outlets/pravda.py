@@ -21,7 +21,7 @@ The currency ticker, promo blocks and "read also" box class names are modelled, 
 
 from __future__ import annotations
 
-from pipelines.outlets.base import Edition, Outlet, line_rule
+from pipelines.outlets.base import Edition, Outlet, line_rule, node_rule
 
 _SITEMAPS: tuple[str, ...] = ("/sitemap/sitemap-archive.xml", "/sitemap/sitemap-news.xml")
 _KINDS = r"(?:news|articles|columns|interview)/\d{4}/\d{1,2}/\d{1,2}/\d+/?$"
@@ -60,42 +60,42 @@ OUTLET = Outlet(
             exclude_pattern=_EXCLUDE,
         ),
     },
-    remove_xpaths=(
+    html_rules=(
         # site chrome: header with "Support Us"/"Поддержать УП" button, menus, search, footer
-        "//header[contains(concat(' ', normalize-space(@class), ' '), ' header ')]",
-        "//nav[contains(@class, 'main_menu_wrapper')]",
-        "//div[contains(@class, 'menu_popup') or contains(@class, 'search_popup')]",
-        "//a[contains(@class, 'top_options_club')]",
-        "//footer[contains(concat(' ', normalize-space(@class), ' '), ' footer ')]",
+        node_rule("site_header", "//header[contains(concat(' ', normalize-space(@class), ' '), ' header ')]"),
+        node_rule("main_menu", "//nav[contains(@class, 'main_menu_wrapper')]"),
+        node_rule("menu_popups", "//div[contains(@class, 'menu_popup') or contains(@class, 'search_popup')]"),
+        node_rule("club_button", "//a[contains(@class, 'top_options_club')]"),
+        node_rule("site_footer", "//footer[contains(concat(' ', normalize-space(@class), ' '), ' footer ')]"),
         # currency ticker strip
-        "//div[contains(@class, 'finance_ticker')]",
+        node_rule("finance_ticker", "//div[contains(@class, 'finance_ticker')]"),
         # ad slots and their "Advertisement:" / "Реклама:" labels (advtext, advtext_mob)
-        "//div[contains(@class, 'advtext')]",
-        "//div[contains(@class, 'nts-ad')]",
-        "//div[contains(@class, 'unit_header_banner') or contains(@class, 'unit_side_banner')]",
-        "//aside[contains(@class, 'post_article_side')]",
+        node_rule("ad_label_block", "//div[contains(@class, 'advtext')]"),
+        node_rule("ad_slot", "//div[contains(@class, 'nts-ad')]"),
+        node_rule("banners", "//div[contains(@class, 'unit_header_banner') or contains(@class, 'unit_side_banner')]"),
+        node_rule("article_sidebar", "//aside[contains(@class, 'post_article_side')]"),
         # share buttons, view counter, tags
-        "//aside[contains(@class, 'post_article_service')]",
-        "//div[contains(@class, 'post_article_social') or contains(@class, 'post_news_social')]",
-        "//div[contains(@class, 'post_news_tags')]",
+        node_rule("service_bar", "//aside[contains(@class, 'post_article_service')]"),
+        node_rule("share_buttons", "//div[contains(@class, 'post_article_social') or contains(@class, 'post_news_social')]"),
+        node_rule("tag_list", "//div[contains(@class, 'post_news_tags')]"),
         # promos: Instagram strip, patron block, inline promo, "read also" box
-        "//div[contains(@class, 'social_promo')]",
-        "//*[contains(@class, 'support_promo')]",
-        "//div[contains(@class, 'post_news_promo')]",
-        "//div[contains(@class, 'read_also')]",
+        node_rule("social_promo", "//div[contains(@class, 'social_promo')]"),
+        node_rule("support_promo", "//*[contains(@class, 'support_promo')]"),
+        node_rule("inline_promo", "//div[contains(@class, 'post_news_promo')]"),
+        node_rule("read_also_box", "//div[contains(@class, 'read_also')]"),
         # related / latest news lists
-        "//aside[contains(@class, 'section_other_news')]",
-        "//div[contains(@class, 'container_sub_news_list')]",
+        node_rule("other_news", "//aside[contains(@class, 'section_other_news')]"),
+        node_rule("sub_news_list", "//div[contains(@class, 'container_sub_news_list')]"),
         # news dateline ("Author — Tuesday, 24 November 2026, 13:56")
-        "//div[contains(@class, 'post_news_date')]",
+        node_rule("dateline_block", "//div[contains(@class, 'post_news_date')]"),
         # image captions and credits
-        "//div[contains(@class, 'image-box__caption') or contains(@class, 'image-box__author')]",
-        "//div[contains(@class, 'post_article_header_media_source')]",
-        "//div[contains(@class, 'post_news_photo_captain') or contains(@class, 'post_news_photo_source')]",
+        node_rule("image_caption", "//div[contains(@class, 'image-box__caption') or contains(@class, 'image-box__author')]"),
+        node_rule("header_media_source", "//div[contains(@class, 'post_article_header_media_source')]"),
+        node_rule("photo_caption", "//div[contains(@class, 'post_news_photo_captain') or contains(@class, 'post_news_photo_source')]"),
         # comments widget (rules line is an advtext1 div, removed above)
-        "//comentario-comments",
+        node_rule("comments_widget", "//comentario-comments"),
         # column disclaimer and author bio box
-        "//div[contains(@class, 'post_article_disclaimer') or contains(@class, 'post_author_bio')]",
+        node_rule("disclaimer_bio", "//div[contains(@class, 'post_article_disclaimer') or contains(@class, 'post_author_bio')]"),
     ),
     text_rules=(
         line_rule("ad_label", r"^(?:Advertisement|Реклама):?\s*$"),
