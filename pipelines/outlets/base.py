@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlsplit
+from typing import Any
 
 from lxml import etree
 
@@ -151,37 +152,32 @@ class Outlet:
     _qualified_html: tuple[NodeRule, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        html_names: set[str] = set()
-        for node in self.html_rules:
-            if not isinstance(node, NodeRule):
-                raise TypeError(f"outlet {self.name!r}: HTML rule {node!r} is not a NodeRule; declare it with node_rule(name, xpath)")
-            if not RULE_NAME.fullmatch(node.name):
-                raise ValueError(
-                    f"outlet {self.name!r}: HTML rule name {node.name!r} must be a short snake_case name "
-                    "(the manifest key <outlet>:<name> is made from it)"
-                )
-            if node.name in html_names:
-                raise ValueError(f"outlet {self.name!r}: two HTML rules are named {node.name!r}")
-            html_names.add(node.name)
-        seen: set[str] = set()
-        for rule in self.text_rules:
-            if not isinstance(rule, TextRule):
-                raise TypeError(f"outlet {self.name!r}: text rule {rule!r} is not a TextRule; declare it with line_rule(name, regex)")
+        html_names = self._check_names("HTML", self.html_rules, NodeRule, "node_rule(name, xpath)", set())
+        self._check_names("text", self.text_rules, TextRule, "line_rule(name, regex)", html_names)
+        object.__setattr__(self, "_qualified", tuple(replace(r, name=f"{self.name}:{r.name}") for r in self.text_rules))
+        object.__setattr__(self, "_qualified_html", tuple(replace(r, name=f"{self.name}:{r.name}") for r in self.html_rules))
+
+    def _check_names(self, kind: str, rules: tuple[Any, ...], cls: type, how: str, taken: set[str]) -> set[str]:
+        """Each rule declared with ``how``, under a snake_case name unique in the outlet (the manifest
+        key ``<outlet>:<name>``), and not one of ``taken`` (the other kind's names)."""
+        names: set[str] = set()
+        for rule in rules:
+            if not isinstance(rule, cls):
+                raise TypeError(f"outlet {self.name!r}: {kind} rule {rule!r} is not a {cls.__name__}; declare it with {how}")
             if not RULE_NAME.fullmatch(rule.name):
                 raise ValueError(
-                    f"outlet {self.name!r}: text rule name {rule.name!r} must be a short snake_case name "
+                    f"outlet {self.name!r}: {kind} rule name {rule.name!r} must be a short snake_case name "
                     "(the manifest key <outlet>:<name> is made from it)"
                 )
-            if rule.name in seen:
-                raise ValueError(f"outlet {self.name!r}: two text rules are named {rule.name!r}")
-            if rule.name in html_names:
+            if rule.name in names:
+                raise ValueError(f"outlet {self.name!r}: two {kind} rules are named {rule.name!r}")
+            if rule.name in taken:
                 raise ValueError(
                     f"outlet {self.name!r}: an HTML rule and a text rule are both named {rule.name!r} "
                     "(both would count as the same manifest key)"
                 )
-            seen.add(rule.name)
-        object.__setattr__(self, "_qualified", tuple(replace(r, name=f"{self.name}:{r.name}") for r in self.text_rules))
-        object.__setattr__(self, "_qualified_html", tuple(replace(r, name=f"{self.name}:{r.name}") for r in self.html_rules))
+            names.add(rule.name)
+        return names
 
     @property
     def remove_xpaths(self) -> tuple[str, ...]:
