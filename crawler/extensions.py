@@ -43,8 +43,9 @@ def run_counts(stats: dict[str, object]) -> dict[str, int]:
     }
 
 
-def archive_config(settings: BaseSettings) -> ArchiveConfig:
-    """The ``ARCHIVE_*`` settings (defaults in crawler/settings.py)."""
+def archive_config(settings: BaseSettings, mirror: str | None = None) -> ArchiveConfig:
+    """The ``ARCHIVE_*`` settings (defaults in crawler/settings.py); ``mirror``: the spider's
+    ``-a base_url=`` (the run is then a mirror run, kept apart from live runs)."""
     return ArchiveConfig(
         uri=settings.get("ARCHIVE_URI"),
         spool_dir=settings.get("ARCHIVE_SPOOL_DIR"),
@@ -66,6 +67,7 @@ def archive_config(settings: BaseSettings) -> ArchiveConfig:
         state_key_prefix=settings.get("ARCHIVE_STATE_KEY_PREFIX"),
         max_attempts=settings.getint("ARCHIVE_MAX_ATTEMPTS"),
         software=settings.get("BOT_NAME"),
+        mirror=mirror,
     )
 
 
@@ -109,7 +111,8 @@ class ArchiveExtension:
         outlet = getattr(spider, "outlet", None)
         if outlet is None:
             raise NotConfigured("the archive needs an outlet spider")
-        ext = cls(Archive.create(archive_config(crawler.settings), outlet.name, spider.edition_name), crawler.stats, stop=lambda reason: _close_spider(crawler, reason))
+        config = archive_config(crawler.settings, mirror=getattr(spider, "mirror_url", None))
+        ext = cls(Archive.create(config, outlet.name, spider.edition_name), crawler.stats, stop=lambda reason: _close_spider(crawler, reason))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 

@@ -66,6 +66,7 @@ class Article:
     containment: float | None = None
     status: str = FETCHED
     reason: str | None = ""
+    mirror: bool = False  # crawled from a mirror (-a base_url=); the archive sets it on the row
     # --- beyond the manifest row
     text: str = field(default="", repr=False)  # the corpus text: headline, blank line, paragraphs (written rows)
     fetched_url: str = ""  # what was actually requested (the mirror's address when crawling a mirror)

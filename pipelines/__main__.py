@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import time
@@ -20,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
-from pipelines.crawljob import EXIT_FAILED, EXIT_MEANINGS, EXIT_OK, mirror_crawl_command
+from pipelines.crawljob import EXIT_FAILED, EXIT_MEANINGS, EXIT_OK
 from pipelines.dev.mirror import serve
 from pipelines.outlets import all_outlets, get_outlet
 
@@ -114,28 +113,12 @@ def run_demo(ns: argparse.Namespace) -> int:
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:
-    outlets = ns.outlets or list(all_outlets())
-    status = 0
-    for outlet in outlets:
-        server = serve(outlet)
-        try:
-            print(f"== {outlet}: fixture mirror at {server.base_url}, crawling into {ns.archive}", flush=True)
-            cmd = mirror_crawl_command(outlet, server.base_url, ns.archive, {"LOG_LEVEL": ns.log_level})
-            result = subprocess.run(cmd, check=False)
-            status = status or result.returncode
-        finally:
-            server.stop()
-    from pipelines.layout import MARKER
-    from pipelines.storage import open_store
+    from pipelines.dev.demo import DemoRefused, run_demo as demo
 
-    store = open_store(ns.archive)
-    print(f"\nArchive {store.uri}:")
-    for key in store.list_keys("runs/"):
-        if key.endswith("/summary.json"):
-            summary = json.loads(store.get_bytes(key) or b"{}")
-            done = store.get_bytes(key.rsplit("/", 1)[0] + "/" + MARKER) is not None
-            print(f"  {summary.get('prefix')}: {summary.get('counts')} {'complete' if done else 'INCOMPLETE'}")
-    return status
+    try:
+        return demo(ns.outlets or list(all_outlets()), ns.archive, ns.log_level)
+    except DemoRefused as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def cmd_serve(ns: argparse.Namespace) -> int:
@@ -288,10 +271,12 @@ def build_parser() -> Parser:
         return sub.add_parser(name, help=help, description=textwrap.fill(description, 100), parents=[common], epilog=EXIT_HELP,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    demo = command("demo", "crawl the fixture mirrors offline into a local archive",
-                   "Serve each outlet's fixture mirror on loopback and crawl it with the real spider: the offline demo of a whole run.")
+    demo = command("demo", "crawl the fixture mirrors offline into an archive of their own (./demo-archive)",
+                   "Serve each outlet's fixture mirror on loopback and crawl it with the real spider: the offline demo of a whole run. "
+                   "Its runs are mirror runs, written into an archive of their own; an archive holding a live run is refused.")
     demo.add_argument("outlets", nargs="*", help="outlets (default: all)")
-    demo.add_argument("--archive", default="./archive", help="archive URI (path, file:// or s3://)")
+    demo.add_argument("--archive", default="./demo-archive",
+                      help="archive URI (path, file:// or s3://; default ./demo-archive); must hold no live run")
     demo.add_argument("--log-level", default="WARNING")
     demo.set_defaults(func=run_demo)
     srv = command("serve", "serve one outlet's fixture mirror for a manual scrapy crawl",

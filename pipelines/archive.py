@@ -9,6 +9,11 @@ calls the slow ones in a thread.
 
 Crash safety: everything is written to the spool first and appended/flushed as it happens; a run
 that dies leaves a spool folder that the next run against the same archive repairs and publishes.
+
+Mirror runs (``ArchiveConfig.mirror``, the spider's ``-a base_url=``): every row says ``mirror: true``,
+the summary names the mirror, and the run's state files and dedup delta go under the mirror keys of
+:mod:`pipelines.layout`. A live run never loads those, a mirror run loads only those: a crawl of a
+fixture or staging copy never makes a real URL count as archived, nor a real reprint a duplicate.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from typing import Any
 
 from pipelines import warc
 from pipelines.crawljob import COMPLETE, INCOMPLETE, run_outcome
-from pipelines.layout import DEDUP_PREFIX, MANIFEST, dedup_key, run_prefix, text_key, warc_key
+from pipelines.layout import MANIFEST, dedup_key, dedup_prefix, run_prefix, text_key, warc_key
 from pipelines.manifest import ERROR, ROBOTS_FORBIDDEN, WRITTEN, ManifestRow, ManifestWriter, read_manifest
 from pipelines.process import HOST
-from pipelines.publish import amend_summary, finalize_run, iso, mark_live, rebuild_dedup_delta, recover_spool, run_summary
+from pipelines.publish import amend_summary, finalize_run, iso, mark_live, mark_mirror, rebuild_dedup_delta, recover_spool, run_summary
 from pipelines.runlock import RunLock
-from pipelines.state import ArchivedState
+from pipelines.reader import completed_runs, read_summary
+from pipelines.state import ArchivedState, live_runs
 from pipelines.storage import Spool, Store, Uploader, open_store
 
 logger = logging.getLogger(__name__)
@@ -73,6 +79,8 @@ class ArchiveConfig:
     state_key_prefix: str
     max_attempts: int  # runs that may fail a URL for good (404, 410, redirect loop) before it is given up; 0: never
     software: str
+    #: the base URL of the mirror the run crawls (``-a base_url=``): a mirror run, kept apart; None: a live run
+    mirror: str | None = None
 
 
 def _nothing_fetched(rows: list[ManifestRow]) -> str | None:
@@ -107,8 +115,11 @@ class Archive:
         # mark the run folder as this live process's before anything else: a concurrent run's
         # spool recovery must not take it for a dead run's leftovers
         mark_live(self.run_dir)
+        if config.mirror:
+            mark_mirror(self.run_dir, config.mirror)  # whoever publishes the run keeps it apart
         self.lock = RunLock(store, outlet, self.run_id, ttl=config.lock_ttl, wait=config.lock_wait) if config.lock_enabled else None
-        self.state = ArchivedState(store, outlet, config.state_uri, config.state_key_prefix, config.max_attempts)
+        self.mirror = config.mirror is not None
+        self.state = ArchivedState(store, outlet, config.state_uri, config.state_key_prefix, config.max_attempts, mirror=self.mirror)
         self.warc = warc.RotatingWarcWriter(
             self.run_dir / "warc",
             prefix=config.warc_prefix.format(outlet=outlet),
@@ -121,7 +132,7 @@ class Archive:
                 "hostname": HOST,
                 "operator": "",
                 "isPartOf": f"{outlet}/{self.run_id}",
-                "description": f"news crawl of outlet {outlet} (edition {edition})",
+                "description": f"news crawl of outlet {outlet} (edition {edition})" + (f", from the mirror {config.mirror}" if config.mirror else ""),
             },
             on_closed=self._warc_closed,
         )
@@ -157,10 +168,19 @@ class Archive:
         self.state.load()
         with self._writing("manifest"):
             self._manifest = ManifestWriter(self.run_dir / MANIFEST)
+        kind = f"mirror run of {self.config.mirror} (state kept apart from live runs)" if self.mirror else "run"
         logger.info(
-            "archive %s: run %s, %d URLs already archived for %s (%d given up after %d failed runs), %d earlier run(s) recovered",
-            self.store.uri, self.prefix, len(self.state), self.outlet, self.state.given_up(), self.config.max_attempts, len(self.recovered_runs),
+            "archive %s: %s %s, %d URLs already archived for %s (%d given up after %d failed runs), %d earlier run(s) recovered",
+            self.store.uri, kind, self.prefix, len(self.state), self.outlet, self.state.given_up(), self.config.max_attempts, len(self.recovered_runs),
         )
+        if self.mirror:
+            live = live_runs(self.store, self.outlet)
+            if live:
+                logger.warning(
+                    "archive %s holds %d live run(s) of %s; this run crawls the mirror %s: its rows say mirror, and its state "
+                    "and dedup index are kept apart (never used by live runs); give a separate ARCHIVE_URI for mirror crawls",
+                    self.store.uri, len(live), self.outlet, self.config.mirror,
+                )
 
     # ------------------------------------------------------------------ during the run
 
@@ -177,6 +197,7 @@ class Archive:
     def add(self, row: ManifestRow, text: str = "", location: warc.RecordLocation | None = None) -> ManifestRow:
         """Write the row's text file (when ``written``) and the row, pointing at its WARC record."""
         assert self._manifest is not None, "Archive.open() was not called"
+        row.mirror = self.mirror
         with self._writing("text file and manifest row"):
             data = text.encode("utf-8")
             if row.status == WRITTEN:
@@ -205,7 +226,7 @@ class Archive:
         On a full spool it is rebuilt from the run's texts at :meth:`close`, once uploads made room."""
         try:
             with self._writing("dedup index"):
-                self.spool.put(dedup_key(self.run_id), data)
+                self.spool.put(dedup_key(self.run_id, self.mirror), data)
         except StorageFault:
             self._dedup_delta_lost = True
 
@@ -239,7 +260,11 @@ class Archive:
                 self.on_storage_fault(problem)
 
     def load_dedup_deltas(self) -> list[bytes]:
-        return [self.store.get_bytes(k) or b"" for k in self.store.list_keys(DEDUP_PREFIX)]
+        """The embedded dedup index's deltas of the runs of this run's kind (live, or mirror)."""
+        keys = self.store.list_keys(dedup_prefix(self.mirror))
+        if not self.mirror:
+            keys = [k for k in keys if not k.startswith(dedup_prefix(mirror=True))]
+        return [self.store.get_bytes(k) or b"" for k in keys]
 
     # ------------------------------------------------------------------ publishing
 
@@ -304,6 +329,7 @@ class Archive:
             "recovered_runs": self.recovered_runs,
             **extra,
         }
+        fields["mirror"] = self.config.mirror
         summary_fields = {"warc_files": self.warc_files, "finish_reason": finish_reason, "outcome": outcome, "outcome_reason": reason, "recovered": False, **fields}
         spooled = False  # the summary with this outcome is in the spool
         try:
@@ -329,3 +355,13 @@ class Archive:
                 except OSError as exc:
                     logger.error("run %s: its spooled summary still says complete (%s)", self.prefix, exc)
         return {**summary, "published": published}
+
+
+def non_mirror_runs(store: Store) -> list[str]:
+    """Runs in the archive that did not crawl a mirror (live runs): the run ids of live state files,
+    else the prefixes of completed runs whose summary names no mirror (runs older than the mirror
+    mark count as live). Empty for a new archive or one of mirror runs only (the offline demo's)."""
+    live = live_runs(store)
+    if live:
+        return live
+    return [prefix for prefix in completed_runs(store) if not read_summary(store, prefix).get("mirror")]

@@ -38,25 +38,51 @@ def warc_key(prefix: str, filename: str) -> str:
 
 
 ARCHIVED_DIR, ATTEMPTS_DIR = "archived/", "attempts/"
+STATE_ROOT = "state/"
+#: a mirror run's (``-a base_url=``) state files and dedup delta are kept in this sub-folder of the
+#: live runs' folders: a live run never loads them, a mirror run loads only them
+MIRROR_DIR = "mirror/"
 
 
 def state_prefix(outlet: str) -> str:
-    return f"state/{outlet}/"
+    return f"{STATE_ROOT}{outlet}/"
 
 
-def state_key(outlet: str, run_id: str) -> str:
-    """Where a run's archived URLs are listed (the incremental state)."""
-    return f"{state_prefix(outlet)}{ARCHIVED_DIR}{run_id}.txt"
+def _mirror(mirror: bool) -> str:
+    return MIRROR_DIR if mirror else ""
 
 
-def attempts_key(outlet: str, run_id: str) -> str:
-    """Where a run lists the URLs it tried and failed for good (counted toward ARCHIVE_MAX_ATTEMPTS)."""
-    return f"{state_prefix(outlet)}{ATTEMPTS_DIR}{run_id}.txt"
+def state_key(outlet: str, run_id: str, mirror: bool = False) -> str:
+    """Where a run's archived URLs are listed (the incremental state);
+    a mirror run's under ``state/{outlet}/archived/mirror/``."""
+    return f"{state_prefix(outlet)}{ARCHIVED_DIR}{_mirror(mirror)}{run_id}.txt"
 
 
-def dedup_key(run_id: str) -> str:
-    """Where a run's additions to the embedded dedup index are kept."""
-    return f"{DEDUP_PREFIX}{run_id}.npz"
+def attempts_key(outlet: str, run_id: str, mirror: bool = False) -> str:
+    """Where a run lists the URLs it tried and failed for good (counted toward ARCHIVE_MAX_ATTEMPTS);
+    a mirror run's under ``state/{outlet}/attempts/mirror/``."""
+    return f"{state_prefix(outlet)}{ATTEMPTS_DIR}{_mirror(mirror)}{run_id}.txt"
+
+
+def parse_state_key(key: str) -> tuple[str, str, bool, str] | None:
+    """``(outlet, ARCHIVED_DIR or ATTEMPTS_DIR, mirror, run_id)`` of a state file's key, or None."""
+    parts = key.split("/")
+    if len(parts) not in (4, 5) or parts[0] + "/" != STATE_ROOT or not parts[-1].endswith(".txt"):
+        return None
+    kind = parts[2] + "/"
+    if kind not in (ARCHIVED_DIR, ATTEMPTS_DIR) or (len(parts) == 5 and parts[3] + "/" != MIRROR_DIR):
+        return None
+    return parts[1], kind, len(parts) == 5, parts[-1].removesuffix(".txt")
+
+
+def dedup_prefix(mirror: bool = False) -> str:
+    """The folder of the live runs' (or the mirror runs') additions to the embedded dedup index."""
+    return f"{DEDUP_PREFIX}{_mirror(mirror)}"
+
+
+def dedup_key(run_id: str, mirror: bool = False) -> str:
+    """Where a run's additions to the embedded dedup index are kept (a mirror run's under ``dedup/index/mirror/``)."""
+    return f"{dedup_prefix(mirror)}{run_id}.npz"
 
 
 def lock_key(outlet: str) -> str:

@@ -75,6 +75,9 @@ class ManifestRow:
     containment: float | None = None
     status: str = ERROR
     reason: str | None = None
+    #: the run crawled a mirror (``-a base_url=``: a fixture, staging or ``wget --mirror`` copy), not the
+    #: live outlet; ``url`` and the other URLs are still the live outlet's (docs/corpus-format.md)
+    mirror: bool = False
 
     def locate(self, warc_key: str, location: RecordLocation | None) -> None:
         """Point the row at its response record (``warc_key`` is the published file's key)."""

@@ -5,6 +5,10 @@ run finds it left behind by a dead process, :func:`finalize_run` derives the run
 summary from its manifest, writes the marker, and :func:`publish_run` uploads data first, then
 state, dedup delta, manifest and summary, the marker last. A file leaves the spool only once the
 store has it, so a failed publish is simply repeated by the next run.
+
+A mirror run (``-a base_url=``) leaves :data:`MIRROR_MARK` in its spooled folder (never published):
+whoever finishes the run, itself or a later run's recovery, puts its state files and dedup delta
+under the mirror keys (:mod:`pipelines.layout`) and its summary says ``"mirror": "<base_url>"``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pipelines.storage import Spool, Store, Uploader, write_atomic
 logger = logging.getLogger(__name__)
 
 LIVE_MARK = ".lock"  # in a spooled run folder: "host pid" of the process writing it
+MIRROR_MARK = ".mirror"  # in a spooled run folder of a mirror run: the mirror's base URL (never published)
 RECOVERED_REASON = "recovered after the run died"
 
 
@@ -41,6 +46,19 @@ def mark_live(run_dir: Path) -> None:
     """Claim a spooled run folder for this process (before anything else is written to it)."""
     host, pid = this_process()
     write_atomic(run_dir / LIVE_MARK, f"{host} {pid}\n".encode())
+
+
+def mark_mirror(run_dir: Path, base_url: str) -> None:
+    """Mark a spooled run folder as a mirror run's (written with :func:`mark_live`, before any data)."""
+    write_atomic(run_dir / MIRROR_MARK, f"{base_url}\n".encode())
+
+
+def spooled_mirror(run_dir: Path) -> str | None:
+    """The mirror's base URL of a spooled run folder, or None for a live run's."""
+    try:
+        return (run_dir / MIRROR_MARK).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def _belongs_to_live_process(run_dir: Path) -> bool:
@@ -55,18 +73,22 @@ def _belongs_to_live_process(run_dir: Path) -> bool:
 
 
 def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], finish_reason: str, recovered: bool,
-                outcome: str | None = None, outcome_reason: str | None = None, **live: Any) -> dict[str, Any]:
+                outcome: str | None = None, outcome_reason: str | None = None, mirror: str | None = None, **live: Any) -> dict[str, Any]:
     """The run's ``summary.json``; counts come from its manifest rows (what a reader will find).
 
     ``outcome`` (``complete``, ``incomplete``, ``failed``; pipelines/crawljob.py) and its reason
-    default to what the finish reason alone says."""
+    default to what the finish reason alone says; ``mirror``: the base URL of the mirror a mirror run
+    crawled (None for a live run)."""
     if outcome is None:
         outcome, outcome_reason = finish_outcome(finish_reason)
     counts = Counter(row.status for row in rows)
     summary: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "run_id": run_id_of(prefix), "prefix": prefix, "outlet": outlet_of(prefix)}
-    for key in ("edition", "archive", "started_at"):
+    for key in ("edition", "archive"):
         if key in live:
             summary[key] = live.pop(key)
+    summary["mirror"] = mirror
+    if "started_at" in live:
+        summary["started_at"] = live.pop("started_at")
     summary["finished_at"] = live.pop("finished_at", None) or iso(datetime.now(UTC))
     if "duration_s" in live:
         summary["duration_s"] = live.pop("duration_s")
@@ -91,21 +113,24 @@ def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[s
     """Write the run's state file, summary and marker to the spool, then publish the whole run.
 
     ``summary_fields``: what only the running process knows (see :func:`run_summary`); a recovered
-    run has only ``warc_files``, ``finish_reason`` and ``recovered``. ``already``: the URLs archived
-    before this run (read from the store when not given). Returns whether the whole run is in the
-    store (otherwise it stays in the spool), and the summary.
+    run has only ``warc_files``, ``finish_reason`` and ``recovered``; a mirror run's ``mirror`` comes
+    from ``summary_fields`` or else from its spooled :data:`MIRROR_MARK`. ``already``: the URLs archived
+    before this run by runs of its kind (read from the store when not given). Returns whether the
+    whole run is in the store (otherwise it stays in the spool), and the summary.
     """
     rows = read_manifest(spool.dir / prefix / MANIFEST)
     run_id = run_id_of(prefix)
     outlet = outlet_of(prefix)
+    fields = dict(summary_fields)
+    mirror = fields.pop("mirror", None) or spooled_mirror(spool.dir / prefix)
     if already is None:
-        already = load_state(store, outlet)[0]
+        already = load_state(store, outlet, mirror=mirror is not None)[0]
     archived = archived_urls(rows, already)
-    spool.put(state_key(outlet, run_id), "".join(u + "\n" for u in archived).encode("utf-8"))
+    spool.put(state_key(outlet, run_id, mirror is not None), "".join(u + "\n" for u in archived).encode("utf-8"))
     failed = failed_attempts(rows, set(archived))
     if failed:
-        spool.put(attempts_key(outlet, run_id), "".join(u + "\n" for u in failed).encode("utf-8"))
-    summary = run_summary(prefix, rows, **summary_fields)
+        spool.put(attempts_key(outlet, run_id, mirror is not None), "".join(u + "\n" for u in failed).encode("utf-8"))
+    summary = run_summary(prefix, rows, mirror=mirror, **fields)
     _spool_summary(spool, prefix, summary)
     marker = {"run_id": run_id, "prefix": prefix, "finished_at": summary["finished_at"], "manifest_rows": len(rows), "recovered": summary["recovered"]}
     spool.put(f"{prefix}/{MARKER}", (json.dumps(marker) + "\n").encode("utf-8"))
@@ -132,7 +157,8 @@ def publish_run(uploader: Uploader, prefix: str) -> bool:
     last = (f"{prefix}/{MANIFEST}", f"{prefix}/{SUMMARY}")
     keys = [k for k in spool.pending(prefix) if k not in last and not k.endswith("/" + MARKER)]
     outlet = outlet_of(prefix)
-    tail = [k for k in (state_key(outlet, run_id), attempts_key(outlet, run_id), dedup_key(run_id)) if (spool.dir / k).exists()] + list(last)
+    tail = [k for mirror in (False, True) for k in (state_key(outlet, run_id, mirror), attempts_key(outlet, run_id, mirror), dedup_key(run_id, mirror))
+            if (spool.dir / k).exists()] + list(last)
     ok = uploader.publish_all(keys)
     for key in tail:
         if (spool.dir / key).exists():
@@ -159,7 +185,7 @@ def recover_spool(spool: Spool, store: Store, uploader: Uploader, skip: str = ""
             continue
         # a run that died before fetching anything left only folders; one whose uploads stopped at
         # its end may have only its summary and marker left, and they must still be published
-        has_data = any(p.is_file() and p.name != LIVE_MARK for p in run_dir.rglob("*"))
+        has_data = any(p.is_file() and p.name not in (LIVE_MARK, MIRROR_MARK) for p in run_dir.rglob("*"))
         if not has_data:
             shutil.rmtree(run_dir, ignore_errors=True)
             continue
@@ -200,7 +226,7 @@ def _drop_texts_without_rows(run_dir: Path, prefix: str, rows: list[ManifestRow]
 
 def rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[ManifestRow]) -> None:
     """A dead run (or one whose spool was full) wrote no dedup delta: derive it from the texts it
-    wrote (spooled or published)."""
+    wrote (spooled or published); a mirror run's goes under the mirror key."""
     from pipelines.dedup import MemoryIndex, fingerprint
 
     index = MemoryIndex()
@@ -213,4 +239,4 @@ def rebuild_dedup_delta(spool: Spool, store: Store, prefix: str, rows: list[Mani
             index.add(row.docid, fingerprint(data.decode("utf-8").partition("\n\n")[2]))
     delta = index.delta_bytes()
     if delta:
-        spool.put(dedup_key(run_id_of(prefix)), delta)
+        spool.put(dedup_key(run_id_of(prefix), spooled_mirror(spool.dir / prefix) is not None), delta)

@@ -3,13 +3,16 @@
 On disk and in S3 it is two files per completed run, written by :mod:`pipelines.publish` from the
 run's manifest: ``state/{outlet}/archived/{run_id}.txt`` (URLs archived) and
 ``state/{outlet}/attempts/{run_id}.txt`` (URLs that failed for good: 404, 410, redirect loops).
+A mirror run's (``-a base_url=``) files are in a ``mirror/`` sub-folder of each: live runs never load
+them and mirror runs load only them, so fixture or staging URLs never count as archived for a real crawl.
 A URL that failed for good in ``max_attempts`` runs is given up: not fetched again (``-a
 recrawl=1`` still fetches it). With a shared frontier several workers crawl at once, so the
 archived URLs are also kept in a Redis set that every worker sees at once, one set per archive (its
 id: a digest of the store's URI) so archives sharing a Redis never skip each other's articles.
 Redis may be away for a while or come back empty: additions wait locally and go out later, a
 lookup falls back to what this worker knows, and :meth:`ArchivedState.republish` puts everything
-this worker knows back (the frontier calls it when it finds the job lost).
+this worker knows back (the frontier calls it when it finds the job lost). The Redis set is the
+archive's, whichever runs fill it; a live run ignores its members that only mirror runs archived.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from pipelines.layout import ARCHIVED_DIR, ATTEMPTS_DIR, archived_set_key, state_prefix
+from pipelines.layout import ARCHIVED_DIR, ATTEMPTS_DIR, STATE_ROOT, archived_set_key, parse_state_key, state_prefix
 from pipelines.manifest import ManifestRow, moved_to
 from pipelines.redisconn import UNREACHABLE, connect, shown
 from pipelines.storage import Store
@@ -40,28 +43,45 @@ def archive_id(archive_uri: str) -> str:
     return hashlib.sha256(archive_uri.encode("utf-8")).hexdigest()[:12]
 
 
-def load_state(store: Store, outlet: str) -> tuple[set[str], Counter[str]]:
+def load_state(store: Store, outlet: str, mirror: bool = False) -> tuple[set[str], Counter[str]]:
     """URLs archived by earlier completed runs of ``outlet``, and how many runs each failed URL
-    failed for good (one listing, one read per file)."""
+    failed for good (one listing, one read per file): the live runs' state, or with ``mirror`` the
+    mirror runs' (never both)."""
     urls: set[str] = set()
     attempts: Counter[str] = Counter()
-    prefix = state_prefix(outlet)
-    for key in store.list_keys(prefix):
+    for key in store.list_keys(state_prefix(outlet)):
+        parsed = parse_state_key(key)
+        if parsed is None or parsed[2] != mirror:
+            continue
         lines = [line for line in (store.get_bytes(key) or b"").decode("utf-8").splitlines() if line]
-        kind = key[len(prefix):]
-        if kind.startswith(ATTEMPTS_DIR):
+        if parsed[1] == ATTEMPTS_DIR:
             attempts.update(lines)
-        elif kind.startswith(ARCHIVED_DIR):
+        elif parsed[1] == ARCHIVED_DIR:
             urls.update(lines)
     return urls, attempts
+
+
+def live_runs(store: Store, outlet: str | None = None) -> list[str]:
+    """Run ids of the live (not mirror) runs the archive holds state of, for ``outlet`` or all outlets
+    (every finished or recovered run publishes a state file; one listing of ``state/``)."""
+    prefix = state_prefix(outlet) if outlet else STATE_ROOT
+    out = []
+    for key in store.list_keys(prefix):
+        parsed = parse_state_key(key)
+        if parsed is not None and parsed[1] == ARCHIVED_DIR and not parsed[2]:
+            out.append(parsed[3])
+    return out
 
 
 class ArchivedState:
     """The archived URLs of one outlet: loaded once from the archive, extended as the run archives more."""
 
-    def __init__(self, store: Store, outlet: str, redis_uri: str = "", key_prefix: str = "archived", max_attempts: int = 3) -> None:
+    def __init__(self, store: Store, outlet: str, redis_uri: str = "", key_prefix: str = "archived", max_attempts: int = 3,
+                 mirror: bool = False) -> None:
         self.store = store
         self.outlet = outlet
+        #: a mirror run's state: only the mirror runs' files are loaded (and its own are written apart)
+        self.mirror = mirror
         self.redis_uri = redis_uri
         self.redis_key = archived_set_key(key_prefix, archive_id(store.uri), outlet)
         self.max_attempts = max_attempts
@@ -71,14 +91,18 @@ class ArchivedState:
         self._unsynced: set[str] = set()  # archived here, not yet in Redis (it was away)
         self._retry_at = 0.0  # monotonic time before which Redis is not asked again
         self._away = False
+        #: a live run's view of the shared Redis set leaves out what only mirror runs archived
+        self._mirror_only: set[str] = set()
 
     def load(self) -> int:
         """Read the state (blocking: store listing, Redis); returns how many URLs it holds."""
-        self.urls, self.attempts = load_state(self.store, self.outlet)
+        self.urls, self.attempts = load_state(self.store, self.outlet, self.mirror)
         if self.redis_uri:
+            if not self.mirror:
+                self._mirror_only = load_state(self.store, self.outlet, mirror=True)[0] - self.urls
             loader = connect(self.redis_uri)  # in a thread at the run's start: may wait out a restart
             try:
-                self.urls |= {u.decode() for u in loader.smembers(self.redis_key)}
+                self.urls |= {u.decode() for u in loader.smembers(self.redis_key)} - self._mirror_only
             finally:
                 loader.close()
             self._redis = connect(self.redis_uri, patient=False)  # then on the event loop
@@ -89,7 +113,7 @@ class ArchivedState:
         up after ``max_attempts`` runs that failed it for good."""
         if url in self.urls or self._exhausted(self.attempts[url]):
             return True
-        if self._redis is None or time.monotonic() < self._retry_at:
+        if self._redis is None or time.monotonic() < self._retry_at or url in self._mirror_only:
             return False
         try:
             found = bool(self._redis.sismember(self.redis_key, url))

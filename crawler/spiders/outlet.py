@@ -3,6 +3,11 @@
 Sources are independent: each is requested with its own errback, so a dead feed only costs its
 own articles, and the sitemaps and sections still deliver. An article URL found by several
 sources is fetched once.
+
+A mirror (``-a base_url=``) may keep the live outlet's URLs in its feeds, sitemaps and pages (the
+fixture mirrors) or link to its own host, absolute or relative (a staging copy, ``wget --mirror
+--convert-links``): either way every URL is taken in its live form (:meth:`OutletSpider.to_live`)
+for identity and fetched from the mirror (:meth:`OutletSpider.to_fetch`).
 """
 
 from __future__ import annotations
@@ -274,6 +279,18 @@ def _mirror(value: Any) -> tuple[str, str] | None:
     return parts.scheme, parts.netloc.lower()
 
 
+def _origin_pattern(netloc: str) -> re.Pattern[bytes]:
+    """Links to the host ``netloc`` in a page's bytes: ``http(s)://``, protocol-relative ``//`` and
+    JSON-escaped ``https:\\/\\/`` spellings, not a longer host or another port."""
+    return re.compile(rb"(?P<scheme>https?:)?(?P<slashes>//|\\/\\/)" + re.escape(netloc.encode()) + rb"(?![0-9A-Za-z.:_-])", re.I)
+
+
+def _is_live_host(outlet: Outlet, netloc: str) -> bool:
+    """``base_url``'s host is one of the outlet's own (without a port): the live site, not a mirror."""
+    parts = urlsplit(f"//{netloc}")
+    return parts.port is None and outlet.owns_host(parts.hostname or "")
+
+
 def _edition(value: Any, outlet: Outlet) -> str:
     """``-a edition=``: one of the outlet's editions (empty: its default edition)."""
     text = "" if value is None else str(value).strip()
@@ -309,8 +326,11 @@ SPIDER_ARGUMENTS: tuple[SpiderArgument, ...] = (
                    "once N are requested no more sitemaps are fetched", lambda v, o: _max_articles(v)),
     SpiderArgument("since", "YYYY-MM-DD", "skip articles published before that day (the feed's or sitemap's date, "
                    "else the page's); a real calendar date", lambda v, o: _since(v)),
-    SpiderArgument("base_url", "http://HOST:PORT", "crawl a mirror of the outlet at this address (tests, demo): http or "
-                   "https, a host and optional port, no path or credentials", lambda v, o: _mirror(v)),
+    SpiderArgument("base_url", "http://HOST:PORT", "crawl a mirror of the outlet at this address (tests, demo, a staging "
+                   "or wget --mirror copy whose links keep the live URLs or point to the mirror itself): http or "
+                   "https, a host and optional port, no path or credentials; the run is a mirror run (marked in "
+                   "its summary and manifest, its state kept apart from live runs'); a host of the outlet itself "
+                   "(orda's ru edition: https://orda.kz) is the live site, not a mirror", lambda v, o: _mirror(v)),
     SpiderArgument("edition", "NAME", "the outlet's edition (listed per spider above; empty: the default edition)", _edition),
     SpiderArgument("recrawl", "1|0", "fetch articles again even if the archive already has them "
                    "(1/0, true/false, yes/no, on/off; default 0)", lambda v, o: _recrawl(v)),
@@ -350,6 +370,15 @@ class OutletSpider(Spider):
     outlet: Outlet
 
     @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OutletSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # a mirror run never adds to a shared (Redis) dedup index of live runs: its own namespace
+        settings = crawler.settings
+        if spider.mirror_url and settings.get("DEDUP_URI") and not settings.frozen:
+            settings.set("DEDUP_NAMESPACE", f"{settings.get('DEDUP_NAMESPACE')}:mirror", priority="spider")
+        return spider
+
+    @classmethod
     def read_arguments(cls, given: Mapping[str, Any]) -> dict[str, Any]:
         """The spider's arguments read and checked, as its constructor reads them (``scrapy crawl``
         checks them with this before it starts anything)."""
@@ -368,10 +397,17 @@ class OutletSpider(Spider):
         self.since: date | None = values["since"]
         self.recrawl: bool = values["recrawl"]
         self.base_url = self.edition.base_url or self.outlet.base_url
+        mirror: tuple[str, str] | None = values["base_url"]
+        if mirror and _is_live_host(self.outlet, mirror[1]):
+            # a host of the outlet itself (orda's ru edition: -a base_url=https://orda.kz) is the live
+            # site, not a mirror: its URLs are the articles' own, and the run is a live run
+            self.base_url, mirror = f"{mirror[0]}://{mirror[1]}", None
         live = urlsplit(self.base_url)
         self._live = (live.scheme, live.netloc)
-        mirror: tuple[str, str] | None = values["base_url"]
         self._mirror = mirror
+        #: the mirror's base URL: the run is a mirror run (crawler.extensions passes it to the archive)
+        self.mirror_url: str | None = f"{mirror[0]}://{mirror[1]}" if mirror else None
+        self._mirror_links = _origin_pattern(mirror[1]) if mirror else None
         if mirror:
             self.allowed_domains = [urlsplit(f"{mirror[0]}://{mirror[1]}").hostname or mirror[1]]
         else:
@@ -393,13 +429,36 @@ class OutletSpider(Spider):
         return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
 
     def to_live(self, url: str) -> str:
-        """The outlet URL a fetched URL (or a ``Location``) stands for: the live URL of a mirror URL,
-        normalised as article identities are (:func:`pipelines.urls.normalize_article_url`: no
-        credentials, no fragment, the edition's canonical scheme and host)."""
-        parts = urlsplit(strip_credentials(url))
-        if self._mirror and (parts.scheme, parts.netloc.lower()) == self._mirror:
-            parts = parts._replace(scheme=self._live[0], netloc=self._live[1])
-        return normalize_article_url(urlunsplit(parts), self.outlet, self.edition_name)
+        """The outlet URL a fetched URL (or a ``Location``, or a link on the mirror's own host) stands
+        for: the live URL of a mirror URL, normalised as article identities are
+        (:func:`pipelines.urls.normalize_article_url`: no credentials, no fragment, the edition's
+        canonical scheme and host)."""
+        return normalize_article_url(self._live_origin(url), self.outlet, self.edition_name)
+
+    def _live_origin(self, url: str) -> str:
+        """``url`` with the mirror's host (either scheme) swapped for the live outlet's scheme and host;
+        any other URL as it is (credentials stripped)."""
+        url = strip_credentials(url)
+        if not self._mirror:
+            return url
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc.lower() == self._mirror[1]:
+            return urlunsplit(parts._replace(scheme=self._live[0], netloc=self._live[1]))
+        return url
+
+    def _live_links(self, body: bytes) -> bytes:
+        """A mirror page's body with links to the mirror's own host made the live outlet's again
+        (absolute, protocol-relative, JSON-escaped), so extraction sees the live canonical URL as a
+        page of the live site would give it (the WARC keeps the bytes as served)."""
+        if self._mirror_links is None or self._mirror[1].encode() not in body:  # type: ignore[index]
+            return body
+        scheme, host = self._live[0].encode(), self._live[1].encode()
+
+        def live(m: re.Match[bytes]) -> bytes:
+            slashes = m.group("slashes")
+            return (scheme + b":" if m.group("scheme") else b"") + slashes + host
+
+        return self._mirror_links.sub(live, body)
 
     def absolute(self, path_or_url: str) -> str:
         return strip_credentials(urljoin(self.base_url + "/", path_or_url))
@@ -526,7 +585,7 @@ class OutletSpider(Spider):
                 logger.warning("sitemap %s: %d entries whose <loc> holds an entity reference ignored", response.url, doc.entity_refs)
             base = self.to_live(response.url)
             if doc.kind == "sitemapindex":
-                children = [u for u in (urljoin(base, loc) for loc, _ in doc.entries) if self.outlet.owns_host(urlsplit(u).hostname or "")]
+                children = [u for u in (self._live_origin(urljoin(base, loc)) for loc, _ in doc.entries) if self.outlet.owns_host(urlsplit(u).hostname or "")]
                 if self.max_articles is None:
                     yield from (self._source(u, self.parse_sitemap, "sitemap", priority=20) for u in children)
                 else:
@@ -556,11 +615,12 @@ class OutletSpider(Spider):
         """Schedule ``url`` if it is a new article of this edition within the run's limits.
 
         The URL is first normalised to the article's one identity (no credentials, no fragment, the
-        edition's canonical scheme and host: :func:`pipelines.urls.normalize_article_url`), so the
-        spellings of one article get one request and one row. A URL too long to request
-        (``URLLENGTH_LIMIT``, which Scrapy would drop without a trace) gets an ``error`` row instead.
+        edition's canonical scheme and host: :func:`pipelines.urls.normalize_article_url`; a link
+        to a mirror's own host is its live URL), so the spellings of one article get one request and
+        one row. A URL too long to request (``URLLENGTH_LIMIT``, which Scrapy would drop without a
+        trace) gets an ``error`` row instead.
         """
-        url = normalize_article_url(url, self.outlet, self.edition_name)
+        url = self.to_live(url)
         if not self.outlet.owns_host(urlsplit(url).hostname or "") or not self.outlet.is_article_url(url, self.edition_name):
             return
         stats = self.crawler.stats
@@ -623,6 +683,7 @@ class OutletSpider(Spider):
             published_hint=info["published_hint"],
             fetched_url=request.url,
             frontier_entry=request.meta.get("frontier_entry"),
+            mirror=self._mirror is not None,
         )
         if response is not None:
             self.crawler.stats.inc_value("articles/fetched")
@@ -661,7 +722,7 @@ class OutletSpider(Spider):
             item.reason = f"{cut}; archived in the WARC only"
         else:
             item.status = FETCHED
-            item.body = response.body
+            item.body = self._live_links(response.body)
         yield item
 
     def _follow_redirect(self, response: Response, item: Article) -> Iterator[Article | Request]:

@@ -16,6 +16,11 @@ folder with ``site.json``::
 
 Unknown paths answer 404. Files hold the live outlet's absolute URLs; the spider maps them to the
 mirror's address. Every response carries a fixed ``Date`` so archives are comparable across runs.
+
+``links_to_self`` (``serve(..., own_host=True)``: the outlet's live origin) serves the site as a
+staging copy or ``wget --mirror --convert-links`` would: every link to those origins in bodies,
+headers and redirects points to the server's own address instead (``http://127.0.0.1:PORT/...``,
+also JSON-escaped), so the crawl must take the mirror's own links for the outlet's.
 """
 
 from __future__ import annotations
@@ -38,10 +43,12 @@ class MirrorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, site_dir: Path, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> None:
+    def __init__(self, site_dir: Path, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0, links_to_self: tuple[str, ...] = ()) -> None:
         self.site_dir = Path(site_dir)
         #: seconds every response waits (slow-site tests: a crawl that can be killed midway)
         self.delay = delay
+        #: origins (``https://en.orda.kz``) whose links are served as links to this server
+        self.links_to_self = tuple(o.rstrip("/") for o in links_to_self)
         spec = json.loads((self.site_dir / "site.json").read_text(encoding="utf-8"))
         self.routes: dict[str, dict[str, Any]] = spec["routes"]
         self.hits: Counter[str] = Counter()
@@ -52,6 +59,13 @@ class MirrorServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
+
+    def to_self(self, data: bytes) -> bytes:
+        """``data`` with links to :attr:`links_to_self` pointing to this server (plain and JSON-escaped)."""
+        for origin in self.links_to_self:
+            for old, new in ((origin, self.base_url), (origin.replace("/", "\\/"), self.base_url.replace("/", "\\/"))):
+                data = data.replace(old.encode(), new.encode())
+        return data
 
     def start(self) -> "MirrorServer":
         threading.Thread(target=self.serve_forever, name=f"mirror-{self.site_dir.name}", daemon=True).start()
@@ -91,16 +105,16 @@ class _Handler(BaseHTTPRequestHandler):
         if hit <= int(route.get("fail_first", 0)):
             self._send(503, {"Content-Type": "text/plain", "Retry-After": "0"}, b"busy, retry\n", head)
             return
-        headers: dict[str, str] = dict(route.get("headers", {}))
+        headers: dict[str, str] = {k: self.server.to_self(v.encode("latin-1")).decode("latin-1") for k, v in route.get("headers", {}).items()}
         if "redirect" in route:
-            headers["Location"] = route["redirect"]
+            headers["Location"] = self.server.to_self(route["redirect"].encode("latin-1")).decode("latin-1")
             self._send(int(route.get("status", 301)), headers, b"", head)
             return
         if "file" in route:
             body = (self.server.site_dir / route["file"]).read_bytes()
         else:
             body = route.get("body", "").encode("utf-8")
-        body *= int(route.get("repeat", 1))
+        body = self.server.to_self(body) * int(route.get("repeat", 1))
         if "content_type" in route:
             headers["Content-Type"] = route["content_type"]
         if route.get("gzip") and "gzip" in self.headers.get("Accept-Encoding", ""):
@@ -130,6 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def serve(outlet: str, host: str = "127.0.0.1", port: int = 0, sites_dir: Path = SITES_DIR, delay: float = 0.0) -> MirrorServer:
-    """Start the fixture mirror of ``outlet`` in a background thread and return it."""
-    return MirrorServer(sites_dir / outlet, host, port, delay).start()
+def serve(outlet: str, host: str = "127.0.0.1", port: int = 0, sites_dir: Path = SITES_DIR, delay: float = 0.0, own_host: bool = False) -> MirrorServer:
+    """Start the fixture mirror of ``outlet`` in a background thread and return it; ``own_host``: with
+    links to the outlet's live site (its ``base_url``) pointing to the mirror itself."""
+    links: tuple[str, ...] = ()
+    if own_host:
+        from pipelines.outlets import get_outlet
+
+        links = (get_outlet(outlet).base_url,)
+    return MirrorServer(sites_dir / outlet, host, port, delay, links_to_self=links).start()
