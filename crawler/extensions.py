@@ -102,6 +102,7 @@ class ArchiveExtension:
         #: how the run ended, for the exit code (pipelines.crawljob); None: the archive never closed
         self.outcome: str | None = None
         self._opening: asyncio.Future[None] | None = None
+        self._start_problem: str | None = None  # why a component could not start (see start_failed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "ArchiveExtension":
@@ -129,19 +130,23 @@ class ArchiveExtension:
             await asyncio.to_thread(self.archive.open)
         except RunLocked as exc:
             self.outcome = REFUSED
-            logger.critical("%s", exc)
-            _install_filter(_NotStartedNoise)
-            raise RunNotStarted(str(exc)) from None
+            raise refuse_start(str(exc)) from None
         except Exception as exc:
             # Without the archive's state the run cannot tell what is already archived: stop
             # before fetching anything rather than archive everything a second time.
-            logger.critical("archive %s is unreachable (%s: %s); nothing was crawled", self.archive.store.uri, type(exc).__name__, exc)
-            _install_filter(_NotStartedNoise)
-            raise RunNotStarted(f"archive {self.archive.store.uri} unreachable: {exc}") from None
+            raise refuse_start(f"archive {self.archive.store.uri} is unreachable ({type(exc).__name__}: {exc}); nothing was crawled") from None
+
+    def start_failed(self, message: str) -> RunNotStarted:
+        """Another component could not start after the archive opened (the dedup index's Redis
+        unreachable): the run fetched nothing and ends ``failed`` with ``message``, told once, in the
+        run's outcome line."""
+        self._start_problem = message
+        _install_filter(_NotStartedNoise)
+        return RunNotStarted(message)
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.stats.get_stats()
-        unreadable = _unreadable(stats, self.archive.outlet)
+        unreadable = self._start_problem or _unreadable(stats, self.archive.outlet)
         summary = await asyncio.to_thread(
             self.archive.close, reason, unreadable=unreadable, progress=run_counts(stats), scrapy_stats=jsonable(stats),
         )
@@ -188,13 +193,22 @@ class RunNotStarted(RuntimeError):
 
 class _NotStartedNoise(logging.Filter):
     """After that CRITICAL line, the tracebacks that would follow say nothing more (Scrapy's report of
-    the failed start, and CoreStats' assertion about a spider that never opened): drop them."""
+    the failed start, CoreStats' assertion about a spider that never opened, the engine's complaints
+    about a slot it never got): drop Scrapy's, asyncio's and Twisted's records that carry one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, RunNotStarted):
             return False
-        return not (isinstance(exc, AssertionError) and "CoreStats.spider_closed" in record.getMessage())
+        return not (exc is not None and record.name.split(".")[0] in ("scrapy", "asyncio", "twisted"))
+
+
+def refuse_start(message: str) -> RunNotStarted:
+    """The run cannot start: say why in one CRITICAL line, and silence the tracebacks that would
+    follow it; raise what this returns (``from None``)."""
+    logger.critical("%s", message)
+    _install_filter(_NotStartedNoise)
+    return RunNotStarted(message)
 
 
 def _install_filter(kind: type[logging.Filter]) -> None:

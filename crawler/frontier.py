@@ -40,7 +40,7 @@ from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.extensions import ArchiveExtension
+from crawler.extensions import ArchiveExtension, refuse_start
 from pipelines import layout
 from pipelines.crawljob import FRONTIER_LOST
 from pipelines.redisconn import UNREACHABLE, connect, shown
@@ -114,6 +114,8 @@ class FrontierScheduler(RedisScheduler):
         probe = connect(uri)  # a worker that starts while Redis restarts waits for it
         try:
             probe.ping()
+        except UNREACHABLE as exc:
+            raise refuse_start(f"frontier Redis {shown(uri)} is unreachable ({exc}); nothing was crawled") from None
         finally:
             probe.close()
         # the scrapy-redis names the keys by spider ("%(spider)s"): the outlet

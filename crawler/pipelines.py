@@ -18,7 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from crawler.extensions import ArchiveExtension
+from crawler.extensions import ArchiveExtension, refuse_start
 from crawler.items import DUPLICATE, EMPTY, ERROR, FETCHED, SKIPPED, WRITTEN, Article
 from pipelines.archive import Archive, StorageFault
 from pipelines.clean import clean_text
@@ -26,7 +26,7 @@ from pipelines.dedup import Deduplicator, MemoryIndex, load_embedded, open_index
 from pipelines.extract import KILL_MARGIN, ExtractionTimeout, extract_document, warm_up
 from pipelines.manifest import docid_for
 from pipelines.outlets import get_outlet
-from pipelines.redisconn import shown
+from pipelines.redisconn import UNREACHABLE, shown
 from pipelines.workers import TaskTimeout, WorkerDied, WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,11 @@ class DedupPipeline:
 
     async def open_spider(self) -> None:
         archive = await self.archive_ext.opened() if self.archive_ext is not None else None
-        self.dedup = await asyncio.to_thread(self._open, archive)
+        try:
+            self.dedup = await asyncio.to_thread(self._open, archive)
+        except UNREACHABLE as exc:
+            message = f"dedup index Redis {shown(self.uri)} is unreachable ({exc}); nothing was crawled"
+            raise (self.archive_ext.start_failed(message) if self.archive_ext is not None else refuse_start(message)) from None
 
     def _open(self, archive: Archive | None) -> Deduplicator:
         if self.uri:

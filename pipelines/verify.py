@@ -3,7 +3,8 @@
 For every completed run: WARC files complete (our own length scan) with valid digests (warcio),
 every manifest row's ``warc_offset``/``warc_length`` reading back a response record of that
 row's URL, every text file present with the recorded SHA-256, and no ``.open`` file published.
-Each run's outcome (``summary.json``) is reported; ``strict`` makes any run that is not
+Each run's outcome (``summary.json``) is reported; a ``failed`` run is a problem (what it wrote
+is whole, but the crawl did not happen: an alert must see it); ``strict`` makes any run that is not
 ``complete`` a problem. A damaged archive is reported, never a crash; a URI with nothing to
 verify (missing, a file, no completed run, a store that cannot be listed) raises
 :class:`ArchiveUnavailable`, because "0 problems in 0 runs" must never read as a pass.
@@ -19,7 +20,7 @@ from typing import Any
 from pipelines import warc
 from pipelines.layout import MARKER
 from pipelines.manifest import WRITTEN, parse_manifest
-from pipelines.crawljob import COMPLETE
+from pipelines.crawljob import COMPLETE, FAILED
 from pipelines.reader import completed_runs, read_manifest_text, read_summary
 from pipelines.storage import FileStore, Store, open_store
 
@@ -109,7 +110,7 @@ def open_archive(uri: str) -> tuple[Store, list[str]]:
 
 
 def verify_archive(uri: str, strict: bool = False, on_run: Callable[[list[str], dict[str, Any]], None] | None = None) -> tuple[list[str], dict[str, Any]]:
-    """Problems of every completed run, and a report; ``strict``: a run not ``complete`` is a problem too.
+    """Problems of every completed run, and a report; a ``failed`` run is a problem; ``strict``: any run not ``complete`` is.
 
     ``on_run(problems, run_report)`` is called as each run is done (a long check shows progress).
     Raises :class:`ArchiveUnavailable` when there is no completed run to verify at ``uri``.
@@ -127,7 +128,7 @@ def verify_archive(uri: str, strict: bool = False, on_run: Callable[[list[str], 
         except Exception as exc:  # summary.json cut short or not JSON
             report["outcome"], report["outcome_reason"] = "unknown", f"summary.json unreadable ({type(exc).__name__})"
             p.append(f"{prefix}: summary.json unreadable ({type(exc).__name__}: {exc})")
-        if strict and report["outcome"] != COMPLETE:
+        if report["outcome"] == FAILED or (strict and report["outcome"] != COMPLETE):
             p.append(f"{prefix}: outcome {report['outcome']}: {report.get('outcome_reason')}")
         report["articles"] = report["statuses"].get(WRITTEN, 0)
         report["problems"] = len(p)

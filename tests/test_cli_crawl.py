@@ -81,6 +81,11 @@ CASES = [
     Case("archive_locked", ["orda"], EXIT_REFUSED, ["another run of orda is in progress", "exits without crawling"], started=True),
     Case("archive_unreachable", ["orda", "-s", f"ARCHIVE_URI={ROOT / 'README.md'}"], EXIT_FAILED,
          ["is unreachable", "nothing was crawled"], started=True),
+    # the archive opened, the dedup index's Redis is down: the run is published as failed, one line
+    Case("dedup_redis_unreachable", ["orda", "-s", "DEDUP_URI=redis://127.0.0.1:1/0"], EXIT_FAILED,
+         ["failed: dedup index Redis redis://127.0.0.1:1/0 is unreachable", "nothing was crawled", "(exit 1"], started=True),
+    Case("frontier_redis_unreachable", ["orda", "-s", "SCHEDULER_URI=redis://127.0.0.1:1/0"], EXIT_FAILED,
+         ["frontier Redis redis://127.0.0.1:1/0 is unreachable", "nothing was crawled"], started=True),
 ]
 
 
