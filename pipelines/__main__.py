@@ -128,7 +128,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"cannot listen on 127.0.0.1:{ns.port}: {exc.strerror or exc}; pick a free port with --port (0: any)") from exc
     print(f"serving the {ns.outlet} fixture mirror at {server.base_url}; crawl it with:\n"
-          f"  scrapy crawl {ns.outlet} -a base_url={server.base_url} -s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0", flush=True)
+          f"  scrapy crawl {ns.outlet} -a base_url={server.base_url} -s AUTOTHROTTLE_ENABLED=0 -s DOWNLOAD_DELAY=0 -s ARCHIVE_URI=./demo-archive\n"
+          f"(a mirror run: keep it out of a real archive; URLs it archived before are skipped, -a recrawl=1 fetches them again)", flush=True)
     try:
         while True:
             time.sleep(3600)
