@@ -302,6 +302,7 @@ ALWAYS_PRESENT_STATS = (
     "articles/over_max_articles", "articles/url_too_long",
     "discovery/feeds", "discovery/sitemaps", "discovery/sections", "discovery/sources_failed",
     "discovery/sitemaps_rejected", "discovery/sitemap_entries_rejected", "discovery/sitemaps_over_max_articles",
+    "discovery/robots_sitemaps",
     *(f"archive/status/{status}" for status in STATUSES),
     "archive/responses_truncated", "archive/responses_decoded_truncated",
     "dedup/duplicates", "retry/count",

@@ -27,6 +27,11 @@ request's errback gets it (the spider gives a listed article an ``error`` row, r
 run). The policy of each host is in the stats as ``robotstxt/policy/<host>`` (hence in the run
 summary's ``scrapy_stats``) and logged once, at WARNING when everything is disallowed.
 ``ROBOTSTXT_OBEY`` stays the switch.
+
+robots.txt is also a discovery source: the ``Sitemap:`` URLs of a file read as rules (2xx) are kept
+in the host's policy (:attr:`RobotsPolicy.sitemaps`, absolute), and once a host's policy is resolved
+the middleware sends :data:`robots_resolved` (``netloc``, ``policy``); the outlet spider schedules
+the sitemaps of its outlet's host it does not already declare (crawler/spiders/outlet.py).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
@@ -58,6 +64,10 @@ MAX_REDIRECTS = 5
 #: the reason of a refused request, and the start of its manifest row's reason
 FORBIDDEN = ROBOTS_FORBIDDEN
 
+#: signal sent once per host when its robots.txt policy is resolved, before any request of the host
+#: goes out; arguments ``netloc`` (the host as requested, with its port) and ``policy`` (RobotsPolicy)
+robots_resolved = object()
+
 
 @dataclass(frozen=True)
 class RobotsPolicy:
@@ -66,6 +76,8 @@ class RobotsPolicy:
     kind: str  # RULES, ALLOW_ALL or DISALLOW_ALL
     why: str  # "HTTP 200", "HTTP 404", "HTTP 503", "unreachable: DownloadTimeoutError", ...
     parser: Any = None  # the RobotParser of RULES
+    #: the absolute URLs of the file's ``Sitemap:`` lines, in order, without repeats (RULES only)
+    sitemaps: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         """The stats value: ``rules (HTTP 200)``, ``allow_all (HTTP 404)``, ``disallow_all (HTTP 503)``..."""
@@ -82,6 +94,22 @@ def policy_of_status(status: int) -> tuple[str, str]:
     if 300 <= status < 500:
         return ALLOW_ALL, why
     return DISALLOW_ALL, f"{why}, unexpected"
+
+
+def sitemaps_of(parser: Any, robots_url: str) -> tuple[str, ...]:
+    """The ``Sitemap:`` URLs of a parsed robots.txt, made absolute against ``robots_url``, in order,
+    without repeats: Protego's ``sitemaps`` (Scrapy's default parser), the standard library's
+    ``site_maps()``; none for a parser that does not give them."""
+    rp = getattr(parser, "rp", None)
+    found: Any = getattr(rp, "sitemaps", None)
+    if found is None and callable(getattr(rp, "site_maps", None)):
+        found = rp.site_maps()
+    urls: list[str] = []
+    for url in found or ():
+        url = urljoin(robots_url, str(url).strip())
+        if url and url not in urls and urlsplit(url).scheme in ("http", "https"):
+            urls.append(url)
+    return tuple(urls)
 
 
 class RobotsForbidden(IgnoreRequest):
@@ -169,6 +197,10 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         self._policies[netloc] = policy
         self._stats.set_value(f"robotstxt/policy/{netloc}", str(policy))
         spider = {"spider": self.crawler.spider}
+        if policy.sitemaps:
+            logger.info("robots.txt of %s lists %d sitemaps: %s", netloc, len(policy.sitemaps), ", ".join(policy.sitemaps), extra=spider)
+        # the spider schedules the sitemaps it did not know; the host's requests still wait for the policy
+        self.crawler.signals.send_catch_log(signal=robots_resolved, netloc=netloc, policy=policy)
         if policy.kind == DISALLOW_ALL:
             logger.warning("robots.txt of %s: %s [%s]; RFC 9309: an unreachable robots.txt disallows everything, "
                            "nothing of %s is fetched in this run", netloc, policy, detail, netloc, extra=spider)
@@ -190,4 +222,14 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
             logger.error("robots.txt %s could not be parsed: %s: %s", response.url, type(exc).__name__, exc, extra={"spider": self.crawler.spider})
             return RobotsPolicy(DISALLOW_ALL, f"{why}, unparsable: {type(exc).__name__}")
         await self.crawler.signals.send_catch_log_async(signal=signals.robots_parsed, robotparser=parser, request=request)
-        return RobotsPolicy(RULES, why, parser)
+        try:
+            sitemaps = sitemaps_of(parser, response.url)
+        except Exception as exc:  # the rules stand; only the discovery hint is lost
+            logger.warning("robots.txt %s: Sitemap lines unreadable: %s: %s", response.url, type(exc).__name__, exc, extra={"spider": self.crawler.spider})
+            sitemaps = ()
+        return RobotsPolicy(RULES, why, parser, sitemaps)
+
+    def sitemaps(self, netloc: str) -> tuple[str, ...]:
+        """The ``Sitemap:`` URLs of ``netloc``'s robots.txt (none until its policy is resolved)."""
+        policy = self._policies.get(netloc)
+        return policy.sitemaps if policy is not None else ()

@@ -8,6 +8,11 @@ A mirror (``-a base_url=``) may keep the live outlet's URLs in its feeds, sitema
 fixture mirrors) or link to its own host, absolute or relative (a staging copy, ``wget --mirror
 --convert-links``): either way every URL is taken in its live form (:meth:`OutletSpider.to_live`)
 for identity and fetched from the mirror (:meth:`OutletSpider.to_fetch`).
+
+robots.txt is a source too: once the robots.txt of the outlet's host (or the mirror's) is read, each
+of its ``Sitemap:`` URLs on a host of the outlet that the edition does not already declare is
+requested as a sitemap source like the declared ones (:meth:`OutletSpider.robots_sitemaps`,
+``discovery/robots_sitemaps``), so a wrong or moved sitemap path does not blind the crawl.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
 from crawler.extensions import ArchiveExtension
+from crawler.robots import RobotsPolicy, robots_resolved
 from crawler.items import ERROR, FETCHED, SKIPPED, Article
 from pipelines.archive import Archive
 from pipelines.outlets import Outlet, get_outlet
@@ -417,6 +423,8 @@ class OutletSpider(Spider):
         self._requested = 0  # article URLs actually requested (max_articles)
         self._moved: dict[str, str] = {}  # article URL -> the article URL it redirected to
         self._archive: Archive | None = None
+        #: the sitemaps requested as sources (declared, then robots.txt's), by :meth:`_sitemap_key`
+        self._sitemap_keys: set[str] = {self._sitemap_key(self.absolute(p)) for p in self.edition.sitemaps}
 
     # ------------------------------------------------------------------ URL mapping
 
@@ -481,6 +489,7 @@ class OutletSpider(Spider):
     # ------------------------------------------------------------------ start
 
     async def start(self) -> AsyncIterator[Any]:
+        self.crawler.signals.connect(self._robots_resolved, signal=robots_resolved)
         ext = self.crawler.get_extension(ArchiveExtension)
         self._archive = await ext.opened() if ext is not None else None
         self.crawler.signals.connect(_refill_sitemaps_when_idle, signal=signals.spider_idle)
@@ -504,6 +513,46 @@ class OutletSpider(Spider):
             priority=priority,
             meta={"source": f"{kind}:{urlsplit(url).path}"},
         )
+
+    def _sitemap_key(self, url: str) -> str:
+        """What a sitemap URL is fetched as, normalised (scheme, host spelling, default port, escapes):
+        two spellings of one sitemap, or a live and a mirror spelling, have one key."""
+        return self.to_fetch(self.to_live(url))
+
+    def _own_netloc(self, netloc: str) -> bool:
+        """``netloc`` (host[:port] as requested) is this crawl's outlet: the mirror, or a host of the outlet."""
+        if self._mirror:
+            return netloc.lower() == self._mirror[1]
+        return _is_live_host(self.outlet, netloc.lower())
+
+    def _robots_resolved(self, netloc: str, policy: RobotsPolicy) -> None:
+        """``robots_resolved`` (crawler.robots): the outlet's robots.txt is read; its new sitemaps go out."""
+        if not policy.sitemaps or not self._own_netloc(netloc) or self.crawler.engine is None:
+            return
+        for request in self.robots_sitemaps(policy.sitemaps):
+            self.crawler.engine.crawl(request)
+
+    def robots_sitemaps(self, urls: tuple[str, ...] | list[str]) -> Iterator[Request]:
+        """Sitemap sources for the ``Sitemap:`` URLs of the outlet's robots.txt: those on a host of the
+        outlet (a mirror's own URLs stand for the live ones) that the edition does not declare and that
+        were not requested yet, as the declared sitemaps are requested (same parsing, limits, errback),
+        counted in ``discovery/robots_sitemaps``; other hosts' sitemaps are ignored."""
+        stats = self.crawler.stats
+        for url in urls:
+            live = self._live_origin(url)
+            if not self.outlet.owns_host(urlsplit(live).hostname or ""):
+                logger.info("robots.txt sitemap %s is not on a host of %s; ignored", redact(url), self.outlet.name)
+                continue
+            key = self._sitemap_key(live)
+            if key in self._sitemap_keys:
+                continue
+            self._sitemap_keys.add(key)
+            if _budget_spent(self):
+                _drop_sitemaps(self, 1)
+                continue
+            stats.inc_value("discovery/robots_sitemaps")
+            logger.info("robots.txt sitemap %s is not declared by %s; read as a source", redact(live), self.outlet.name)
+            yield self._source(self.to_live(live), self.parse_sitemap, "sitemap", priority=20)
 
     def source_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
