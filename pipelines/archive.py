@@ -339,6 +339,11 @@ class Archive:
             self._note_fault(f"spool write failed (state, summary, marker): {exc}")
             published, summary = False, run_summary(self.prefix, read_manifest(self.run_dir / MANIFEST), **summary_fields)
             logger.error("run %s is not finished: it waits in %s and the next run with space publishes it", self.prefix, self.run_dir)
+        unmatched = summary.get("rule_health", {}).get("unmatched")
+        if unmatched:
+            logger.warning("rule health: %d HTML rule(s) of %s matched none of the run's %d article pages: %s "
+                           "(a site redesign? see pipelines/outlets/%s.py)", len(unmatched), self.outlet,
+                           summary["rule_health"]["pages"], ", ".join(unmatched), self.outlet)
         if self.lock is not None:
             self.lock.release()
         if not published and self._uploads.problem is not None:  # uploads stopped, perhaps only while publishing

@@ -26,7 +26,8 @@ from typing import Any
 from pipelines import warc
 from pipelines.crawljob import INCOMPLETE, finish_outcome
 from pipelines.layout import MANIFEST, MARKER, SUMMARY, attempts_key, dedup_key, outlet_of, run_id_of, state_key
-from pipelines.manifest import SCHEMA_VERSION, WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
+from pipelines.manifest import DUPLICATE, EMPTY, SCHEMA_VERSION, WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
+from pipelines.outlets import all_outlets
 from pipelines.process import is_alive, this_process
 from pipelines.state import load_state
 from pipelines.storage import Spool, Store, Uploader, write_atomic
@@ -72,6 +73,21 @@ def _belongs_to_live_process(run_dir: Path) -> bool:
         return False
 
 
+#: an HTML rule that matched none of at least this many article pages of a run is reported (a redesign alarm)
+RULE_HEALTH_MIN_PAGES = 20
+
+
+def rule_health(outlet: str, rows: list[ManifestRow]) -> dict[str, Any]:
+    """How many of the run's extracted pages each of the outlet's HTML rules matched (from the rows'
+    ``removed_lines``), and, once there are enough pages to tell, the rules that matched none."""
+    known = all_outlets().get(outlet)
+    keys = [r.name for r in known.qualified_html_rules()] if known is not None else []
+    pages = [row for row in rows if row.status in (WRITTEN, DUPLICATE, EMPTY)]
+    matched = {key: sum(1 for row in pages if row.removed_lines.get(key)) for key in keys}
+    unmatched = [key for key, n in matched.items() if n == 0] if len(pages) >= RULE_HEALTH_MIN_PAGES else []
+    return {"pages": len(pages), "matched": matched, "unmatched": unmatched}
+
+
 def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], finish_reason: str, recovered: bool,
                 outcome: str | None = None, outcome_reason: str | None = None, mirror: str | None = None, **live: Any) -> dict[str, Any]:
     """The run's ``summary.json``; counts come from its manifest rows (what a reader will find).
@@ -106,6 +122,7 @@ def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], fin
     summary["warc_files"] = warc_files
     summary.update(live)
     summary["manifest_rows"] = len(rows)
+    summary["rule_health"] = rule_health(summary["outlet"], rows)
     return summary
 
 

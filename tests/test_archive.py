@@ -138,3 +138,37 @@ def test_a_run_with_one_answered_article_is_not_failed(tmp_path: Path) -> None:
     archive.add(row("https://en.orda.kz/dark-12346/", ERROR), "", None)
     summary = archive.close("finished")
     assert summary is not None and summary["outcome"] == "complete", "a 404 is an answer: the article is gone"
+
+
+def test_an_html_rule_that_matched_no_page_of_a_long_enough_run_is_reported(tmp_path: Path, caplog: Any) -> None:
+    """A redesign shows as rules that stop matching: counted per rule, reported from 20 pages on."""
+    import logging
+
+    from pipelines.outlets import get_outlet
+    from pipelines.publish import RULE_HEALTH_MIN_PAGES
+
+    keys = [r.name for r in get_outlet("orda").qualified_html_rules()]
+    caplog.set_level(logging.WARNING)
+    archive = Archive.create(config(tmp_path, "20261125T120000Z-rules"), "orda", "en")
+    archive.open()
+    for n in range(RULE_HEALTH_MIN_PAGES):
+        url = f"https://en.orda.kz/story-{12345 + n}/"
+        written = row(url)
+        written.removed_lines = {keys[0]: 2, "repeated_headline": 1}
+        archive.add(written, f"Story {n}\n\nBody {n}.", archive.record_exchange(exchange(url)))
+    summary = archive.close("finished")
+    assert summary is not None
+    health = summary["rule_health"]
+    assert health["pages"] == RULE_HEALTH_MIN_PAGES and health["matched"][keys[0]] == RULE_HEALTH_MIN_PAGES
+    assert health["unmatched"] == keys[1:], "every other HTML rule matched nothing"
+    assert any(f"rule health: {len(keys) - 1} HTML rule(s) of orda matched none of the run's 20 article pages" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_rule_health_says_nothing_unmatched_below_the_page_minimum(tmp_path: Path) -> None:
+    archive = Archive.create(config(tmp_path, "20261125T120000Z-few"), "orda", "en")
+    archive.open()
+    url = "https://en.orda.kz/story-12345/"
+    archive.add(row(url), "Story\n\nBody.", archive.record_exchange(exchange(url)))
+    summary = archive.close("finished")
+    assert summary is not None and summary["rule_health"]["pages"] == 1 and summary["rule_health"]["unmatched"] == []
