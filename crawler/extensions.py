@@ -162,6 +162,8 @@ class ArchiveExtension:
                          exit_code(self.outcome, True), meaning(exit_code(self.outcome, True)))
 
 
+#: the spider's stats of sources read; their sum (over a frontier job's workers: crawler.frontier)
+#: decides "no source could be read"
 SOURCE_STATS = ("discovery/feeds", "discovery/sitemaps", "discovery/sections")
 
 

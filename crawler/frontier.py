@@ -40,15 +40,13 @@ from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.extensions import ArchiveExtension, refuse_start
+from crawler.extensions import SOURCE_STATS, ArchiveExtension, refuse_start
 from pipelines import layout
 from pipelines.crawljob import FRONTIER_LOST
 from pipelines.redisconn import UNREACHABLE, connect, shown
 
 logger = logging.getLogger(__name__)
 
-#: the spider's stats of sources read; their sum over the job's workers decides "no source could be read"
-SOURCE_STATS = ("discovery/feeds", "discovery/sitemaps", "discovery/sections")
 
 _POP = """
 local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')

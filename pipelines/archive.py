@@ -303,18 +303,19 @@ class Archive:
         except OSError as exc:
             self._note_fault(f"spool write failed (closing the WARC file): {exc}")
         self._manifest.close()
+        rows = read_manifest(self.run_dir / MANIFEST)  # the run's rows as a reader will find them
         upload_failures = sum(1 for f in self._pending if not f.result())
         self._uploads.shutdown()
         self.upload_problem = self._upload_problem()
         if self._dedup_delta_lost:  # also after a storage fault: the uploads may have made room by now
             try:
-                rebuild_dedup_delta(self.spool, self.store, self.prefix, read_manifest(self.run_dir / MANIFEST))
+                rebuild_dedup_delta(self.spool, self.store, self.prefix, rows)
             except OSError as exc:  # still no room
                 self._note_fault(f"spool write failed (dedup delta): {exc}")
             except Exception as exc:  # texts already published and the store unreachable now
                 logger.error("run %s: its dedup index additions could not be rebuilt (%s: %s); its texts will not be "
                              "found as originals of later copies", self.prefix, type(exc).__name__, exc)
-        unreadable = unreadable or _nothing_fetched(read_manifest(self.run_dir / MANIFEST))
+        unreadable = unreadable or _nothing_fetched(rows)
         outcome, reason = run_outcome(finish_reason, self.storage_problem, unreadable, self.upload_problem)
         fields = {
             "edition": self.edition,
@@ -333,11 +334,11 @@ class Archive:
         summary_fields = {"warc_files": self.warc_files, "finish_reason": finish_reason, "outcome": outcome, "outcome_reason": reason, "recovered": False, **fields}
         spooled = False  # the summary with this outcome is in the spool
         try:
-            published, summary = finalize_run(self.spool, self.store, self.prefix, summary_fields, self._uploads, already=self.state.urls)
+            published, summary = finalize_run(self.spool, self.store, self.prefix, summary_fields, self._uploads, already=self.state.urls, rows=rows)
             spooled = True
         except OSError as exc:  # no room for the state file, summary or marker: the next run finishes it
             self._note_fault(f"spool write failed (state, summary, marker): {exc}")
-            published, summary = False, run_summary(self.prefix, read_manifest(self.run_dir / MANIFEST), **summary_fields)
+            published, summary = False, run_summary(self.prefix, rows, **summary_fields)
             logger.error("run %s is not finished: it waits in %s and the next run with space publishes it", self.prefix, self.run_dir)
         unmatched = summary.get("rule_health", {}).get("unmatched")
         if unmatched:

@@ -126,16 +126,19 @@ def run_summary(prefix: str, rows: list[ManifestRow], warc_files: list[str], fin
     return summary
 
 
-def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[str, Any], uploader: Uploader, already: Container[str] | None = None) -> tuple[bool, dict[str, Any]]:
+def finalize_run(spool: Spool, store: Store, prefix: str, summary_fields: dict[str, Any], uploader: Uploader, already: Container[str] | None = None,
+                 rows: list[ManifestRow] | None = None) -> tuple[bool, dict[str, Any]]:
     """Write the run's state file, summary and marker to the spool, then publish the whole run.
 
     ``summary_fields``: what only the running process knows (see :func:`run_summary`); a recovered
     run has only ``warc_files``, ``finish_reason`` and ``recovered``; a mirror run's ``mirror`` comes
     from ``summary_fields`` or else from its spooled :data:`MIRROR_MARK`. ``already``: the URLs archived
-    before this run by runs of its kind (read from the store when not given). Returns whether the
-    whole run is in the store (otherwise it stays in the spool), and the summary.
+    before this run by runs of its kind (read from the store when not given); ``rows``: its manifest's
+    rows (read from the spool when not given). Returns whether the whole run is in the store
+    (otherwise it stays in the spool), and the summary.
     """
-    rows = read_manifest(spool.dir / prefix / MANIFEST)
+    if rows is None:
+        rows = read_manifest(spool.dir / prefix / MANIFEST)
     run_id = run_id_of(prefix)
     outlet = outlet_of(prefix)
     fields = dict(summary_fields)
@@ -158,12 +161,10 @@ def _spool_summary(spool: Spool, prefix: str, summary: dict[str, Any]) -> None:
     spool.put(f"{prefix}/{SUMMARY}", (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-def amend_summary(spool: Spool, prefix: str, summary: dict[str, Any], **fields: Any) -> dict[str, Any]:
+def amend_summary(spool: Spool, prefix: str, summary: dict[str, Any]) -> None:
     """Rewrite the spooled summary of a run that is not all published (its marker is not in the
-    store), so the run that publishes it later publishes these ``fields`` (its outcome) with it."""
-    summary = {**summary, **fields}
+    store), so the run that publishes it later publishes this one (its amended outcome)."""
     _spool_summary(spool, prefix, summary)
-    return summary
 
 
 def publish_run(uploader: Uploader, prefix: str) -> bool:
