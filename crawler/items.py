@@ -53,6 +53,7 @@ class Article:
     source: str  # feed / sitemap / section that listed it
     text_key: str | None = None
     text_sha256: str | None = None
+    text_source: str | None = None
     warc_key: str | None = None
     warc_record_id: str | None = None
     warc_offset: int | None = None
@@ -117,6 +118,7 @@ class Article:
             http_status=self.http_status,
             content_type=self.content_type or None,
             source=self.source,
+            text_source=self.text_source,
             truncated=self.truncated,
             removed_lines=self.removed_lines,
             wire=self.wire,

@@ -35,7 +35,7 @@ from typing import Any
 from pipelines import warc
 from pipelines.crawljob import COMPLETE, INCOMPLETE, run_outcome
 from pipelines.layout import MANIFEST, dedup_key, dedup_prefix, run_prefix, text_key, warc_key
-from pipelines.manifest import ERROR, ROBOTS_FORBIDDEN, WRITTEN, ManifestRow, ManifestWriter, read_manifest
+from pipelines.manifest import ERROR, ROBOTS_FORBIDDEN, TEXT_FROM_PAGE, WRITTEN, ManifestRow, ManifestWriter, read_manifest
 from pipelines.process import HOST
 from pipelines.publish import amend_summary, finalize_run, iso, mark_live, mark_mirror, rebuild_dedup_delta, recover_spool, run_summary
 from pipelines.runlock import RunLock
@@ -198,12 +198,15 @@ class Archive:
         """Write the row's text file (when ``written``) and the row, pointing at its WARC record."""
         assert self._manifest is not None, "Archive.open() was not called"
         row.mirror = self.mirror
+        if row.status != WRITTEN:
+            row.text_source = None  # only a text file has a source
         with self._writing("text file and manifest row"):
             data = text.encode("utf-8")
             if row.status == WRITTEN:
                 row.seq = self._seq
                 row.text_key = text_key(self.prefix, row.seq, row.docid)
                 row.text_sha256 = hashlib.sha256(data).hexdigest()
+                row.text_source = row.text_source or TEXT_FROM_PAGE
                 self.spool.put(row.text_key, data)
             if location is not None:
                 row.locate(warc_key(self.prefix, location.filename), location)

@@ -28,7 +28,15 @@ UNVERSIONED = 1
 
 #: row statuses (docs/corpus-format.md)
 WRITTEN, EMPTY, SKIPPED, ERROR, DUPLICATE = "written", "empty", "skipped", "error", "duplicate"
-STATUSES = (WRITTEN, DUPLICATE, EMPTY, SKIPPED, ERROR)
+#: a translation the outlet lists but does not have (yet): its URL answered 404/410 (multi-edition outlets)
+MISSING = "missing"
+#: the outlet refused the crawler: a 401/403/429 wall or a bot challenge page instead of the article
+BLOCKED = "blocked"
+STATUSES = (WRITTEN, DUPLICATE, EMPTY, SKIPPED, ERROR, MISSING, BLOCKED)
+#: where a written row's text comes from: the article's page, or the full text its feed item carried
+#: (the page could not be fetched: blocked, 5xx after retries)
+TEXT_FROM_PAGE, TEXT_FROM_FEED = "page", "feed"
+TEXT_SOURCES = (TEXT_FROM_PAGE, TEXT_FROM_FEED)
 #: the ``reason`` of an article robots.txt forbids (``...: disallow_all (HTTP 503)`` when the host is disallowed)
 ROBOTS_FORBIDDEN = "forbidden by robots.txt"
 #: rows whose URLs count as archived: the next run does not fetch them again (errors are retried)
@@ -63,6 +71,8 @@ class ManifestRow:
     source: str = ""
     text_key: str | None = None
     text_sha256: str | None = None
+    #: ``page`` or ``feed`` (:data:`TEXT_SOURCES`) on a written row; None on a row without a text file
+    text_source: str | None = None
     warc_key: str | None = None
     warc_record_id: str | None = None
     warc_offset: int | None = None
