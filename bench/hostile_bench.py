@@ -80,7 +80,7 @@ def crawl_case(name: str, articles: dict[str, Handler], work: Path) -> dict[str,
     with HostileServer(routes) as server:
         cmd = mirror_crawl_command("brecorder", server.base_url, str(archive), {
             "ARCHIVE_SPOOL_DIR": str(work / "spool"), "EXTRACT_WORKERS": "2", "LOG_LEVEL": "INFO", "RETRY_TIMES": "0",
-        })
+        }, {"backfill": "1"})  # the hostile pages are dated in the past: no discovery window
         rc, elapsed, peak = run_measured(cmd, work / "crawl.log", interval=0.05, timeout=900)
     row: dict[str, Any] = {}
     store = open_store(str(archive))

@@ -18,6 +18,7 @@ from scrapy.extensions.logstats import LogStats
 from scrapy.utils.asyncio import create_looping_call
 
 from pipelines.archive import Archive, ArchiveConfig
+from pipelines.blocking import block_counts, run_blocked
 from pipelines.manifest import STATUSES
 from pipelines.crawljob import COMPLETE, REFUSED, STORAGE_FAILED, meaning, exit_code
 from pipelines.publish import iso
@@ -39,6 +40,7 @@ def run_counts(stats: dict[str, object]) -> dict[str, int]:
         "empty": get("archive/status/empty"),
         "skipped": get("archive/status/skipped"),
         "failed": get("archive/status/error"),
+        "blocked": get("archive/status/blocked"),
         "responses": get("downloader/response_count"),
     }
 
@@ -94,13 +96,18 @@ class ArchiveExtension:
     spider closes, with Scrapy's finish reason; :attr:`outcome` is then the run's outcome.
     """
 
-    def __init__(self, archive: Archive, stats: StatsCollector, stop: Callable[[str], None] | None = None) -> None:
+    def __init__(self, archive: Archive, stats: StatsCollector, stop: Callable[[str], None] | None = None,
+                 blocked_min_requests: int = 5, blocked_share: float = 0.5) -> None:
         self.archive = archive
         self.stats = stats
+        #: BLOCKED_MIN_REQUESTS, BLOCKED_SHARE: when the run counts as blocked (pipelines.blocking.run_blocked)
+        self.blocked_min_requests = blocked_min_requests
+        self.blocked_share = blocked_share
         if stop is not None:  # a storage fault (spool disk full) ends the crawl: no new fetches
             archive.on_storage_fault = lambda problem: stop(STORAGE_FAILED)
         #: how the run ended, for the exit code (pipelines.crawljob); None: the archive never closed
         self.outcome: str | None = None
+        self.outcome_reason: str | None = None  # and why (a blocked run exits EXIT_BLOCKED)
         self._opening: asyncio.Future[None] | None = None
         self._start_problem: str | None = None  # why a component could not start (see start_failed)
 
@@ -113,7 +120,8 @@ class ArchiveExtension:
         if outlet is None:
             raise NotConfigured("the archive needs an outlet spider")
         config = archive_config(crawler.settings, mirror=getattr(spider, "mirror_url", None))
-        ext = cls(Archive.create(config, outlet.name, spider.edition_name), crawler.stats, stop=lambda reason: _close_spider(crawler, reason))
+        ext = cls(Archive.create(config, outlet.name, spider.edition_name), crawler.stats, stop=lambda reason: _close_spider(crawler, reason),
+                  blocked_min_requests=crawler.settings.getint("BLOCKED_MIN_REQUESTS"), blocked_share=crawler.settings.getfloat("BLOCKED_SHARE"))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -146,20 +154,25 @@ class ArchiveExtension:
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.stats.get_stats()
-        unreadable = self._start_problem or _unreadable(stats, self.archive.outlet)
+        blocked = block_counts(stats)
+        # a blocked run failed for that reason, also when (because) no source could be read
+        unreadable = (self._start_problem or run_blocked(self.archive.outlet, blocked, self.blocked_min_requests, self.blocked_share)
+                      or _unreadable(stats, self.archive.outlet))
+        window = getattr(spider, "discovery_window", None)  # the outlet spider's (pipelines/window.py)
+        extra = {"discovery_window": window.summary()} if window is not None else {}
         summary = await asyncio.to_thread(
-            self.archive.close, reason, unreadable=unreadable, progress=run_counts(stats), scrapy_stats=jsonable(stats),
+            self.archive.close, reason, unreadable=unreadable, progress=run_counts(stats), blocked=blocked, scrapy_stats=jsonable(stats), **extra,
         )
         if summary is None:
             return
-        self.outcome = summary["outcome"]
+        self.outcome, self.outcome_reason = summary["outcome"], summary["outcome_reason"]
         logger.info(
             "run %s: %s; text files %d, WARC files %d (%d bytes); archive %s",
             summary["prefix"], summary["counts"], summary["text_files"], len(summary["warc_files"]), summary["warc_bytes"], summary["archive"],
         )
         if self.outcome != COMPLETE:  # the one line an operator (or an alert) needs
             logger.error("run %s %s: %s (exit %d: %s)", summary["prefix"], self.outcome, summary["outcome_reason"],
-                         exit_code(self.outcome, True), meaning(exit_code(self.outcome, True)))
+                         exit_code(self.outcome, True, self.outcome_reason), meaning(exit_code(self.outcome, True, self.outcome_reason)))
 
 
 #: the spider's stats of sources read; their sum (over a frontier job's workers: crawler.frontier)
@@ -251,7 +264,7 @@ class Progress(LogStats):
     keeps its ``responses_per_minute`` and ``items_per_minute`` stats).
 
     found = article URLs the sources listed and this run requested; fetched = their answers;
-    written / duplicate / empty / skipped / failed = manifest rows so far; pages/min over the
+    written / duplicate / empty / skipped / failed (error) / blocked = manifest rows so far; pages/min over the
     last interval (all responses, including feeds and sitemaps).
     """
 
@@ -285,9 +298,9 @@ class Progress(LogStats):
         rate = (c["responses"] - responses) / max(1e-9, now - then) * 60
         self._last = (now, c["responses"])
         logger.info(
-            "%s: found %d (%d already archived), fetched %d, written %d, duplicate %d, empty %d, skipped %d, failed %d; %.0f pages/min",
+            "%s: found %d (%d already archived), fetched %d, written %d, duplicate %d, empty %d, skipped %d, failed %d, blocked %d; %.0f pages/min",
             "finished" if final else "progress", c["found"], c["already_archived"], c["fetched"], c["written"],
-            c["duplicate"], c["empty"], c["skipped"], c["failed"], rate,
+            c["duplicate"], c["empty"], c["skipped"], c["failed"], c["blocked"], rate,
         )
         return c
 
@@ -305,9 +318,11 @@ ALWAYS_PRESENT_STATS = (
     "discovery/feeds", "discovery/sitemaps", "discovery/sections", "discovery/sources_failed",
     "discovery/sitemaps_rejected", "discovery/sitemap_entries_rejected", "discovery/sitemaps_over_max_articles",
     "discovery/robots_sitemaps",
+    "discovery/sitemaps_outside_window", "articles/skipped_before_window", "articles/missing_not_rechecked",
     *(f"archive/status/{status}" for status in STATUSES),
     "archive/responses_truncated", "archive/responses_decoded_truncated",
     "dedup/duplicates", "retry/count",
+    "blocked/requests", "blocked/responses", "blocked/sources", "blocked/backoffs", "articles/from_feed",
 )
 
 

@@ -1,4 +1,6 @@
-"""Downloader middlewares: WARC capture of every exchange, and retries that honour Retry-After.
+"""Downloader middlewares: WARC capture of every exchange, retries that honour Retry-After, and blocks
+(401/403/429 walls, bot challenges) recognised and backed off from; a spider middleware hands a 2xx
+challenge page to its request's errback.
 
 ``WarcCaptureMiddleware`` sits at 900, nearer the downloader than redirects (600), content
 decoding (590) and retries (550): it sees every response as it came off the wire (robots.txt,
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from gzip import GzipFile
 from http import HTTPStatus
 from io import BytesIO
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,10 +32,13 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
 from scrapy.http import Response, TextResponse
 from scrapy.responsetypes import responsetypes
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import response_status_message
 
+from crawler.browsertls import SENT_HEADERS_META
 from crawler.extensions import ArchiveExtension
 from pipelines.archive import Archive, StorageFault
+from pipelines.blocking import CF_MITIGATED, CHALLENGE_MAX_BYTES, CHALLENGE_PAGE, detect_block, next_delay, retry_after_seconds
 from pipelines.urls import strip_credentials
 from pipelines.warc import HttpExchange
 
@@ -260,9 +266,12 @@ class WarcCaptureMiddleware:
             request.meta["archive_truncated_reason"] = f"response truncated at DOWNLOAD_MAXSIZE ({limit} bytes)"
             self.crawler.stats.inc_value("archive/responses_truncated")
             logger.warning("response of %s cut at %d bytes (DOWNLOAD_MAXSIZE)", response.url, limit)
-        # Scrapy's HTTP client adds Host itself; the request record should show it
-        headers = [] if b"Host" in request.headers else [("Host", urlsplit(request.url).netloc)]
-        headers += _header_pairs(request.headers)
+        # the headers as sent when the download handler reports them (crawler.browsertls); else
+        # Scrapy's: its HTTP client adds Host itself, and the request record should show it
+        headers = list(request.meta.get(SENT_HEADERS_META) or [])
+        if not headers:
+            headers = [] if b"Host" in request.headers else [("Host", urlsplit(request.url).netloc)]
+            headers += _header_pairs(request.headers)
         try:
             reason = HTTPStatus(response.status).phrase
         except ValueError:
@@ -368,3 +377,123 @@ class BackoffRetryMiddleware(RetryMiddleware):
             logger.info("HTTP %d for %s; retrying in %.1fs", response.status, request.url, delay)
             await asyncio.sleep(delay)
         return retry
+
+
+class BlockedResponse(HttpError):
+    """A 2xx answer that is a block (a bot challenge page): the request's errback gets it, as it gets an HTTP error."""
+
+
+class BlockDetectionMiddleware:
+    """Every answer judged once (:func:`pipelines.blocking.detect_block`), as it arrives; a block backs off its host.
+
+    The verdict goes into ``request.meta["blocked"]`` (what was seen, the row's reason) and
+    ``meta["blocked_key"]``, and into the stats ``blocked/requests`` (answers judged),
+    ``blocked/responses`` and ``blocked/by_reason/<key>``. The judging runs on ``response_downloaded``,
+    as AutoThrottle's does, because that is the last moment before the download slot sends its next
+    request: on a block the slot's delay doubles (at least ``BLOCKED_BACKOFF_START``, at most
+    ``BLOCKED_BACKOFF_MAX``, at least a 429/503's ``Retry-After``, and the next request waits for the
+    Retry-After itself), logged once per change (``blocked/backoffs``); the first answer of the host
+    that is not a block gives the slot its delay from before the blocks back (one refused page, a
+    paywalled article, does not slow the rest of the run; a wall keeps doubling it). Between retries (550) and
+    decoding (590): a challenge page is not retried, since another try meets the same challenge;
+    a 429 is retried by :class:`BackoffRetryMiddleware` after its Retry-After.
+    """
+
+    def __init__(self, crawler: Crawler, start: float, cap: float) -> None:
+        self.crawler = crawler
+        self.start = start
+        self.cap = cap
+        #: slot key -> its delay before the blocks that raised it
+        self._before: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "BlockDetectionMiddleware":
+        mw = cls(crawler, crawler.settings.getfloat("BLOCKED_BACKOFF_START"), crawler.settings.getfloat("BLOCKED_BACKOFF_MAX"))
+        crawler.signals.connect(mw.response_downloaded, signal=signals.response_downloaded)
+        return mw
+
+    def response_downloaded(self, response: Response, request: Request, spider: Any = None) -> None:
+        stats = self.crawler.stats
+        stats.inc_value("blocked/requests")
+        # a retry carries its meta over: an earlier attempt's verdict is not this answer's
+        request.meta.pop("blocked", None)
+        request.meta.pop("blocked_key", None)
+        block = detect_block(response.status, _header_pairs(response.headers), _plain_body(response))
+        if block is None:
+            self._recover(request)
+            return
+        request.meta["blocked"], request.meta["blocked_key"] = block.reason, block.key
+        stats.inc_value("blocked/responses")
+        stats.inc_value(f"blocked/by_reason/{block.key}")
+        self._back_off(request, response, block.reason)
+
+    def _slot(self, request: Request) -> tuple[str, Any] | tuple[None, None]:
+        downloader = getattr(self.crawler.engine, "downloader", None)
+        if downloader is None:
+            return None, None
+        key = request.meta.get("download_slot") or downloader.get_slot_key(request)
+        slot = downloader.slots.get(key)
+        return (key, slot) if slot is not None else (None, None)
+
+    def _recover(self, request: Request) -> None:
+        """An answer that is not a block: a slot backed off gets its delay from before the blocks back."""
+        if not self._before:
+            return
+        key, slot = self._slot(request)
+        if key is None or key not in self._before:
+            return
+        before = self._before.pop(key)
+        if slot.delay > before:
+            logger.info("%s answers again: its download delay goes back from %.1fs to %.1fs", key, slot.delay, before)
+            slot.delay = before
+
+    def _back_off(self, request: Request, response: Response, reason: str) -> None:
+        key, slot = self._slot(request)
+        if key is None:
+            return
+        self._before.setdefault(key, slot.delay)
+        wait = None
+        if response.status in (429, 503):
+            wait = retry_after_seconds(response.headers.get(b"Retry-After", b"").decode("latin-1"))
+        if wait:
+            wait = min(wait, self.cap) if self.cap > 0 else wait
+            slot.lastseen = max(slot.lastseen, monotonic() + wait)  # the slot's next request waits for it
+        delay = next_delay(slot.delay, self.start, self.cap, wait)
+        if delay != slot.delay:
+            logger.warning("%s refused a request (%s): its download delay goes from %.1fs to %.1fs", key, reason, slot.delay, delay)
+            slot.delay = delay
+            self.crawler.stats.inc_value("blocked/backoffs")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if request.meta.get("blocked_key") in (CF_MITIGATED, CHALLENGE_PAGE):
+            request.meta["dont_retry"] = True
+        return response
+
+
+def _plain_body(response: Response) -> bytes:
+    """A small response's body without its content codings (a challenge page is small); else empty."""
+    body = response.body
+    if len(body) > CHALLENGE_MAX_BYTES:
+        return b""
+    codings, left = _split_encodings(response.headers.getlist("Content-Encoding"))
+    if left:
+        return b""
+    if codings:
+        try:
+            body, cut = decode_capped(body, codings, CHALLENGE_MAX_BYTES + 1)
+        except Exception:
+            return b""
+        if cut:
+            return b""
+    return body
+
+
+class BlockedResponseMiddleware:
+    """Spider middleware after HttpErrorMiddleware (50): a 2xx answer judged a block goes to the
+    request's errback as :class:`BlockedResponse` (the errback makes a ``blocked`` row or counts a
+    blocked source), never to a callback that would read a challenge page as an article or a feed."""
+
+    def process_spider_input(self, response: Response) -> None:
+        meta = response.meta if response.request is not None else {}
+        if 200 <= response.status < 300 and meta.get("blocked"):
+            raise BlockedResponse(response, f"blocked: {meta['blocked']}")

@@ -24,7 +24,7 @@ from pipelines.archive import Archive, StorageFault
 from pipelines.clean import clean_text
 from pipelines.dedup import Deduplicator, MemoryIndex, load_embedded, open_index
 from pipelines.extract import KILL_MARGIN, ExtractionTimeout, extract_document, warm_up
-from pipelines.manifest import docid_for
+from pipelines.manifest import TEXT_FROM_FEED, docid_for
 from pipelines.outlets import get_outlet
 from pipelines.redisconn import UNREACHABLE, shown
 from pipelines.workers import TaskTimeout, WorkerDied, WorkerPool
@@ -93,7 +93,7 @@ class ExtractPipeline:
             item.status, item.reason = SKIPPED, reason
         elif not item.paragraphs:
             item.status, item.reason = EMPTY, "no article text could be extracted"
-        return item
+        return _unless_empty_feed_text(item)
 
 
 class CleanPipeline:
@@ -115,7 +115,18 @@ class CleanPipeline:
             item.status = WRITTEN
         else:
             item.status, item.reason = EMPTY, "no article text left after cleaning"
+        return _unless_empty_feed_text(item)
+
+
+def _unless_empty_feed_text(item: Article) -> Article:
+    """An article written from its feed's text (crawler.spiders.outlet written_from_feed) that has no
+    text left is not ``empty`` (an archived status: its page would never be fetched again): its
+    page's failure (``blocked``, ``error``) is recorded instead."""
+    failed = getattr(item, "page_failure", None)
+    if item.status != EMPTY or item.text_source != TEXT_FROM_FEED or failed is None:
         return item
+    failed.reason = f"{failed.reason}; its feed item's text gave none ({item.reason})"
+    return failed
 
 
 class DedupPipeline:
@@ -212,6 +223,8 @@ class ArchivePipeline:
             return item
         item.record(row)  # what a feed export (-O/-o) gets: the row as written, and the text
         self.stats.inc_value(f"archive/status/{row.status}")
+        if row.status == WRITTEN and row.text_source == TEXT_FROM_FEED:
+            self.stats.inc_value("articles/from_feed")  # the run is then not "blocked" (pipelines.blocking)
         level = logging.INFO if row.status == WRITTEN else logging.WARNING
         logger.log(level, "%s %s%s", row.status, row.url, f" ({row.reason})" if row.reason else "")
         return item

@@ -54,6 +54,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.robots.RobotsPolicyMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # blocks (401/403/429, bot challenges) judged as each answer arrives, the slot backed off; a
+    # challenge page is not retried (BLOCKED_* below)
+    "crawler.middlewares.BlockDetectionMiddleware": 560,
     "crawler.middlewares.WarcCaptureMiddleware": 900,
 }
 
@@ -145,3 +148,56 @@ FEED_EXPORTERS = {"csv": "crawler.items.CsvArticleExporter", "xml": "crawler.ite
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# --- date-bounded discovery and translations (pipelines/window.py, crawler/spiders/outlet.py) ------
+#: a scheduled run's discovery window starts at the start of the last complete run of the outlet's
+#: edition (same kind: live or mirror) minus this overlap, so a story listed late is still found
+DISCOVERY_OVERLAP_HOURS = 24
+#: on a first run (no complete run of the edition in the last 62 day partitions) the window starts
+#: this many days back; -a since= and -a backfill=1 override the window
+DISCOVERY_LOOKBACK_DAYS = 3
+#: a translation edition's article that answered 404/410 (status missing) is checked again by later
+#: runs only while its publication day is at most this many days back; then it counts as archived
+TRANSLATION_RECHECK_DAYS = 7
+
+# --- browser-TLS fetching (crawler.browsertls), opt-in per outlet --------------------------------
+#: outlets (comma list of spider names, e.g. "pravda,brecorder") fetched with a browser's TLS and
+#: HTTP/2 fingerprint through curl_cffi, for sites that refuse plain scripted clients (Cloudflare);
+#: empty: every outlet uses Scrapy's own HTTP/1.1 client. The request then no longer identifies the
+#: crawler the same way at the TLS layer (docs/operations.md): the operator decides per outlet's terms
+BROWSER_TLS_OUTLETS = ""
+#: the curl_cffi impersonation target: "chrome" (its newest Chrome), "firefox", "safari", or a
+#: version such as "chrome146"
+BROWSER_TLS_PROFILE = "chrome"
+#: also send the profile's own browser headers that a request lacks (sec-ch-ua, Sec-Fetch-*, a
+#: browser User-Agent only if USER_AGENT is emptied); off: Scrapy's headers only
+BROWSER_TLS_BROWSER_HEADERS = False
+#: http and https: the listed outlets through curl_cffi, every other spider through Scrapy's
+#: HTTP11DownloadHandler
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.browsertls.BrowserTLSDownloadHandler",
+    "https": "crawler.browsertls.BrowserTLSDownloadHandler",
+}
+
+# --- blocked-site detection and feed full text (pipelines/blocking.py, crawler.middlewares) ---------
+#: BlockDetectionMiddleware (DOWNLOADER_MIDDLEWARES) judges every answer (pipelines.blocking.detect_block:
+#: HTTP 401/403/429, Cloudflare's cf-mitigated: challenge, "Just a moment..." challenge pages); this
+#: spider middleware hands a 2xx challenge page to the request's errback like an HTTP error
+SPIDER_MIDDLEWARES = {"crawler.middlewares.BlockedResponseMiddleware": 55}
+#: a run is blocked (outcome failed, exit 3) when it got at least this many answers (every HTTP
+#: answer, retries and robots.txt included) ...
+BLOCKED_MIN_REQUESTS = 5
+#: ... and at least this share of them were blocks, and no article was written from a feed's full text
+BLOCKED_SHARE = 0.5
+#: on a block the download slot's delay (DOWNLOAD_DELAY, AutoThrottle's) grows: doubled, at least
+#: BLOCKED_BACKOFF_START seconds, at least a Retry-After (429/503), at most BLOCKED_BACKOFF_MAX;
+#: the next request to the host also waits for the Retry-After
+BLOCKED_BACKOFF_START = 5.0
+BLOCKED_BACKOFF_MAX = 120.0
+#: an article whose page cannot be fetched (blocked, or 5xx after retries) is written from its feed
+#: item's full text (content:encoded, Atom content, yandex:full-text, fulltext, a full HTML
+#: description) when it has at least FEED_TEXT_MIN_CHARS characters of text; text_source "feed"
+FEED_TEXT_ENABLED = True
+FEED_TEXT_MIN_CHARS = 500
+#: feed texts kept per worker (the newest; not in the shared frontier's requests)
+FEED_TEXT_MAX_ITEMS = 2000

@@ -288,7 +288,7 @@ def build_parser() -> Parser:
     chk = command("check", "verify an archive: one verdict line per run, then OK or FAILED",
                   "Verify a local or S3 archive as a downstream reader depends on it: completed runs, WARC lengths and digests, "
                   "every manifest row's WARC offset/length, text hashes. Prints one line per run (prefix, outcome, articles, "
-                  "problems), PROBLEM lines on stderr, and a last line OK: N runs, M articles or FAILED: ... . Exit 1 on any "
+                  "problems; a run the outlet blocked reads failed-blocked), PROBLEM lines on stderr, and a last line OK: N runs, M articles or FAILED: ... . Exit 1 on any "
                   "problem, and when there is nothing to verify (no such folder, a file, no completed run).")
     chk.add_argument("archive", help="the archive: a folder, file://... or s3://bucket/prefix")
     chk.add_argument("--strict", action="store_true", help="a run whose outcome is not complete is a problem too")

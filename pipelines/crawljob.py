@@ -16,6 +16,9 @@ OUTCOMES = (COMPLETE, INCOMPLETE, FAILED)  # what summary.json can say
 #: finish reasons our own components close a run with (besides Scrapy's "finished", "shutdown", ...)
 FRONTIER_LOST = "frontier_lost"  # the shared frontier's Redis stayed unreachable (crawler/frontier.py)
 STORAGE_FAILED = "storage_failed"  # the spool could not take more (disk full, ENOSPC)
+#: how the outcome reason of a blocked run starts (``blocked by <outlet>: N of M requests blocked (...)``,
+#: pipelines/blocking.py run_blocked): a failed run with this reason exits EXIT_BLOCKED
+BLOCKED_BY = "blocked by"
 
 _STOPPED = {
     "shutdown": "stopped by a signal (SIGTERM or SIGINT) before it finished",
@@ -23,11 +26,12 @@ _STOPPED = {
     FRONTIER_LOST: "the shared frontier's Redis stayed unreachable longer than FRONTIER_REDIS_TIMEOUT",
 }
 
-EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_REFUSED = 0, 1, 2, 75
+EXIT_OK, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_BLOCKED, EXIT_REFUSED = 0, 1, 2, 3, 75
 EXIT_MEANINGS = {
     EXIT_OK: "complete",
     EXIT_FAILED: "failed (could not start, read no source, or a storage fault stopped it)",
     EXIT_INCOMPLETE: "incomplete (stopped early, or uploads pending)",
+    EXIT_BLOCKED: "failed, blocked: the outlet refused most requests (401/403/429, bot challenges)",
     EXIT_REFUSED: "refused: another run holds the lock",
 }
 EXIT_CODES_DOC = """\
@@ -38,6 +42,9 @@ EXIT_CODES_DOC = """\
 2  incomplete: the run was stopped before it finished (SIGTERM/SIGINT, a CLOSESPIDER_* limit, the
    shared frontier lost), or uploads failed for ARCHIVE_UPLOAD_DEADLINE and files wait in the spool
    (the next run publishes them)
+3  failed, blocked: most of the run's requests were refused by the outlet (HTTP 401/403/429 or a
+   bot challenge page such as Cloudflare's; at least BLOCKED_MIN_REQUESTS answers, a share of at
+   least BLOCKED_SHARE blocked) and no article could be written from a feed's full text instead
 75 refused: another run of the outlet holds the archive's lock (EX_TEMPFAIL: try later)"""
 
 
@@ -53,7 +60,10 @@ def finish_outcome(finish_reason: str) -> tuple[str, str | None]:
 
 
 def run_outcome(finish_reason: str, storage_problem: str | None = None, unreadable: str | None = None, upload_problem: str | None = None) -> tuple[str, str | None]:
-    """How a run ended, with the reason: the worst of its faults, its finish reason and its uploads."""
+    """How a run ended, with the reason: the worst of its faults, its finish reason and its uploads.
+
+    ``unreadable``: why the run reached nothing (no source read; or blocked, with a reason starting
+    :data:`BLOCKED_BY`, which :func:`exit_code` maps to :data:`EXIT_BLOCKED`)."""
     if storage_problem:
         return FAILED, storage_problem
     if unreadable:
@@ -64,10 +74,23 @@ def run_outcome(finish_reason: str, storage_problem: str | None = None, unreadab
     return outcome, reason
 
 
-def exit_code(outcome: str | None, started: bool) -> int:
-    """The exit code of a run with ``outcome`` (None: the archive never closed; ``started``: Scrapy bootstrapped)."""
+def is_blocked(outcome: str | None, reason: str | None) -> bool:
+    """A failed run whose outcome reason says the outlet blocked it (:data:`BLOCKED_BY`)."""
+    return outcome == FAILED and (reason or "").startswith(BLOCKED_BY + " ")
+
+
+def outcome_label(outcome: str, reason: str | None) -> str:
+    """How ``python -m pipelines check`` names an outcome: ``failed-blocked`` for a blocked run."""
+    return f"{FAILED}-blocked" if is_blocked(outcome, reason) else outcome
+
+
+def exit_code(outcome: str | None, started: bool, reason: str | None = None) -> int:
+    """The exit code of a run with ``outcome`` and its ``reason`` (None: the archive never closed;
+    ``started``: Scrapy bootstrapped); a blocked run (:func:`is_blocked`) exits :data:`EXIT_BLOCKED`."""
     if outcome == REFUSED:
         return EXIT_REFUSED
+    if started and is_blocked(outcome, reason):
+        return EXIT_BLOCKED
     if not started or outcome is None or outcome == FAILED:
         return EXIT_FAILED
     return EXIT_OK if outcome == COMPLETE else EXIT_INCOMPLETE
@@ -82,6 +105,7 @@ LOOPBACK_SETTINGS = {
     "AUTOTHROTTLE_ENABLED": "0",
     "DOWNLOAD_DELAY": "0",
     "RETRY_BACKOFF_BASE": "0.1",
+    "BLOCKED_BACKOFF_START": "0.2",  # a fixture's refused page does not hold the mirror back for seconds
 }
 
 

@@ -10,6 +10,7 @@ row, not the crawl.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import signal
@@ -113,16 +114,24 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
         tree = lxml_html.document_fromstring(text)
     except (etree.ParserError, ValueError):
         # e.g. a str with an XML encoding declaration: parse the bytes once re-encoded
-        tree = lxml_html.document_fromstring(text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
+        try:
+            tree = lxml_html.document_fromstring(text.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
+        except etree.ParserError:
+            # "Document is empty" (a blank or whitespace-only page): no text, an ``empty`` row; lxml's
+            # exception carries its error log, which cannot travel back from an extraction worker
+            return {"title": "", "authors": [], "published": None, "canonical_url": None, "language": None,
+                    "encoding": encoding, "paragraphs": [], "removed": {}}
     canonical = _canonical(tree, url)
-    published = _meta(tree, "article:published_time", "datePublished", "pubdate", "publish-date")
+    ld = json_ld_article(tree)
+    published = _meta(tree, "article:published_time", "datePublished", "pubdate", "publish-date") or ld.get("published")
     html_lang = (tree.get("lang") or "").split("-")[0].lower() or None
     outlet = get_outlet(outlet_name) if outlet_name else None
-    # Page metadata from meta tags: cheap. trafilatura's own metadata search (htmldate and
-    # friends) costs more than the extraction itself, so it runs only when the tags are missing.
-    title = _meta(tree, "og:title", "twitter:title") or _first_text(tree, "//h1") or _first_text(tree, "//title") or ""
+    # Page metadata from meta tags and JSON-LD: cheap. trafilatura's own metadata search (htmldate
+    # and friends) costs more than the extraction itself, so it runs only when both lack them.
+    title = (_meta(tree, "og:title", "twitter:title") or ld.get("title") or _first_text(tree, "//h1")
+             or _first_text(tree, "//title") or "")
     author = _meta(tree, "author", "article:author")
-    authors = [a for a in _split_authors(author)] if author and not author.startswith("http") else []
+    authors = [a for a in _split_authors(author)] if author and not author.startswith("http") else list(ld.get("authors", []))
     removed = prune_html(tree, outlet.qualified_html_rules()) if outlet else {}
     need_metadata = not (title and published)
     doc = trafilatura.bare_extraction(
@@ -148,6 +157,100 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
         "paragraphs": [ln.strip() for ln in (doc.text or "").split("\n") if ln.strip()] if doc is not None else [],
         "removed": dict(removed),
     }
+
+
+#: schema.org types whose ``datePublished`` is the article's (NewsArticle and its subtypes, ...)
+_LD_ARTICLE_TYPES = frozenset({
+    "Article", "NewsArticle", "ReportageNews", "AnalysisNewsArticle", "BackgroundNewsArticle",
+    "OpinionNewsArticle", "ReviewNewsArticle", "AskPublicNewsArticle", "BlogPosting", "LiveBlogPosting",
+    "Report", "ScholarlyArticle",
+})
+_LD_FIELD_RE = {
+    "published": re.compile(r'"datePublished"\s*:\s*"([^"\\]{4,64})"'),
+    "title": re.compile(r'"headline"\s*:\s*"((?:[^"\\]|\\.){1,2000})"'),
+}
+
+
+def json_ld_article(tree: lxml_html.HtmlElement) -> dict[str, Any]:
+    """The article's metadata from ``<script type="application/ld+json">``: ``published``
+    (``datePublished`` as given, time and zone kept), ``title`` (``headline``) and ``authors``
+    (``author`` names), from the first Article-type object, also inside ``@graph`` and lists.
+
+    Some pages give the date only there (Ukrainska Pravda). Reads the already parsed tree (no
+    second parse of the page); a block that is not valid JSON (raw control characters are
+    tolerated, real pages have them in ``articleBody``) is searched for the two string fields
+    instead, so one broken block costs at most the authors."""
+    found: dict[str, Any] = {}
+    for script in tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+            for key, rx in _LD_FIELD_RE.items():
+                m = rx.search(raw)
+                if m and key not in found:
+                    value = m[1] if key == "published" else _unescape_json(m[1])
+                    if value.strip():
+                        found[key] = value.strip()
+            if "published" in found:
+                return found
+            continue
+        article = _ld_find_article(data)
+        if article is None:
+            continue
+        date_value = article.get("datePublished")
+        if isinstance(date_value, str) and date_value.strip():
+            found.setdefault("published", date_value.strip())
+        headline = article.get("headline") or article.get("name")
+        if isinstance(headline, str) and headline.strip() and "title" not in found:
+            found["title"] = " ".join(headline.split())
+        names = _ld_names(article.get("author"))
+        if names and "authors" not in found:
+            found["authors"] = names
+        if "published" in found:
+            return found
+    return found
+
+
+def _ld_find_article(data: Any, depth: int = 0) -> dict[str, Any] | None:
+    """The first object whose ``@type`` is an article type: the value itself, a list's items,
+    an ``@graph``'s members (not deeper: a page's main article sits at the top)."""
+    if depth > 3:
+        return None
+    if isinstance(data, list):
+        for item in data:
+            found = _ld_find_article(item, depth + 1)
+            if found is not None:
+                return found
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if any(isinstance(k, str) and k.rsplit("/", 1)[-1] in _LD_ARTICLE_TYPES for k in kinds):
+        return data
+    graph = data.get("@graph")
+    return _ld_find_article(graph, depth + 1) if graph is not None else None
+
+
+def _ld_names(value: Any) -> list[str]:
+    """Author names: a string, a Person/Organization object with ``name``, or a list of either."""
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str) and name.strip() and not name.strip().startswith("http"):
+            names.append(" ".join(name.split()))
+    return names
+
+
+def _unescape_json(text: str) -> str:
+    try:
+        return json.loads(f'"{text}"', strict=False)
+    except ValueError:
+        return text
 
 
 def _canonical(tree: lxml_html.HtmlElement, url: str) -> str | None:

@@ -200,13 +200,36 @@ def archived_urls(rows: list[ManifestRow], already: Container[str] = ()) -> list
     return sorted(done)
 
 
+#: separates a ``missing`` row's URL from its publication day in a run's attempts file
+MISSING_MARK = "\tmissing "
+
+
+def missing_line(row: ManifestRow) -> str:
+    """A ``missing`` row's line in its run's attempts file: ``URL<TAB>missing YYYY-MM-DD`` (the row's
+    ``published``, the listing's date or the URL's; nothing after ``missing `` when unknown), so that
+    the archived state judges it by its date (pipelines/state.py), not by attempts."""
+    return f"{row.url}{MISSING_MARK}{row.published or ''}".rstrip()
+
+
+def read_attempt_line(line: str) -> tuple[str, bool, str | None]:
+    """``(url, missing, day)`` of an attempts-file line: a permanent failure's bare URL, or a
+    :func:`missing_line` (``day`` None when the row had no date)."""
+    url, tab, rest = line.partition("\t")
+    if not tab or not rest.startswith(MISSING_MARK.strip()):
+        return line, False, None
+    return url, True, rest[len(MISSING_MARK.strip()):].strip() or None
+
+
 def failed_attempts(rows: list[ManifestRow], archived: Container[str]) -> list[str]:
-    """Sorted URLs whose try counts toward ARCHIVE_MAX_ATTEMPTS: a permanent failure (404, 410,
-    451, a redirect loop or chain) or a moved article whose new URL was not archived. Transient
-    failures (5xx, timeouts, truncation) do not count: they are retried as long as they are listed."""
+    """Sorted lines of the run's attempts file: the URLs whose try counts toward ARCHIVE_MAX_ATTEMPTS,
+    a permanent failure (404, 410, 451, a redirect loop or chain) or a moved article whose new URL
+    was not archived, and the ``missing`` translations with their day (:func:`missing_line`).
+    Transient failures (5xx, timeouts, truncation) do not count: they are retried as long as they are listed."""
     out: set[str] = set()
     for row in rows:
-        if row.status == ERROR and row.http_status is not None and (row.http_status in PERMANENT_HTTP or row.http_status in REDIRECT_CODES):
+        if row.status == MISSING and row.url not in archived:
+            out.add(missing_line(row))
+        elif row.status == ERROR and row.http_status is not None and (row.http_status in PERMANENT_HTTP or row.http_status in REDIRECT_CODES):
             out.add(row.url)
         elif moved_to(row) is not None and row.url not in archived:
             out.add(row.url)

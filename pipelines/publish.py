@@ -26,7 +26,7 @@ from typing import Any
 from pipelines import warc
 from pipelines.crawljob import INCOMPLETE, finish_outcome
 from pipelines.layout import MANIFEST, MARKER, SUMMARY, attempts_key, dedup_key, outlet_of, run_id_of, state_key
-from pipelines.manifest import DUPLICATE, EMPTY, SCHEMA_VERSION, WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
+from pipelines.manifest import DUPLICATE, EMPTY, SCHEMA_VERSION, TEXT_FROM_FEED, WRITTEN, ManifestRow, archived_urls, failed_attempts, read_manifest, truncate_manifest
 from pipelines.outlets import all_outlets
 from pipelines.process import is_alive, this_process
 from pipelines.state import load_state
@@ -82,7 +82,8 @@ def rule_health(outlet: str, rows: list[ManifestRow]) -> dict[str, Any]:
     ``removed_lines``), and, once there are enough pages to tell, the rules that matched none."""
     known = all_outlets().get(outlet)
     keys = [r.name for r in known.qualified_html_rules()] if known is not None else []
-    pages = [row for row in rows if row.status in (WRITTEN, DUPLICATE, EMPTY)]
+    # pages: rows extracted from a fetched page (a text from a feed item has none of the page's chrome)
+    pages = [row for row in rows if row.status in (WRITTEN, DUPLICATE, EMPTY) and row.text_source != TEXT_FROM_FEED]
     matched = {key: sum(1 for row in pages if row.removed_lines.get(key)) for key in keys}
     unmatched = [key for key, n in matched.items() if n == 0] if len(pages) >= RULE_HEALTH_MIN_PAGES else []
     return {"pages": len(pages), "matched": matched, "unmatched": unmatched}

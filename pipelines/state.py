@@ -6,7 +6,10 @@ run's manifest: ``state/{outlet}/archived/{run_id}.txt`` (URLs archived) and
 A mirror run's (``-a base_url=``) files are in a ``mirror/`` sub-folder of each: live runs never load
 them and mirror runs load only them, so fixture or staging URLs never count as archived for a real crawl.
 A URL that failed for good in ``max_attempts`` runs is given up: not fetched again (``-a
-recrawl=1`` still fetches it). With a shared frontier several workers crawl at once, so the
+recrawl=1`` still fetches it). A translation that answered 404/410 (status ``missing``) is listed in
+the attempts file with its publication day: a later run checks it again only while that day is
+recent (:meth:`ArchivedState.missing_settled`, ``TRANSLATION_RECHECK_DAYS``); an undated one counts
+as a failed attempt. With a shared frontier several workers crawl at once, so the
 archived URLs are also kept in a Redis set that every worker sees at once, one set per archive (its
 id: a digest of the store's URI) so archives sharing a Redis never skip each other's articles.
 Redis may be away for a while or come back empty: additions wait locally and go out later, a
@@ -22,10 +25,11 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from pipelines.layout import ARCHIVED_DIR, ATTEMPTS_DIR, STATE_ROOT, archived_set_key, parse_state_key, state_prefix
-from pipelines.manifest import ManifestRow, moved_to
+from pipelines.manifest import ManifestRow, moved_to, read_attempt_line
 from pipelines.redisconn import UNREACHABLE, connect, shown
 from pipelines.storage import Store
 
@@ -43,22 +47,39 @@ def archive_id(archive_uri: str) -> str:
     return hashlib.sha256(archive_uri.encode("utf-8")).hexdigest()[:12]
 
 
-def load_state(store: Store, outlet: str, mirror: bool = False) -> tuple[set[str], Counter[str]]:
-    """URLs archived by earlier completed runs of ``outlet``, and how many runs each failed URL
-    failed for good (one listing, one read per file): the live runs' state, or with ``mirror`` the
-    mirror runs' (never both)."""
+def load_state(store: Store, outlet: str, mirror: bool = False) -> tuple[set[str], Counter[str], dict[str, date | None]]:
+    """URLs archived by earlier completed runs of ``outlet``, how many runs each failed URL failed
+    for good, and the missing translations with their publication day (the latest known; one
+    listing, one read per file): the live runs' state, or with ``mirror`` the mirror runs' (never both)."""
     urls: set[str] = set()
     attempts: Counter[str] = Counter()
+    missing: dict[str, date | None] = {}
     for key in store.list_keys(state_prefix(outlet)):
         parsed = parse_state_key(key)
         if parsed is None or parsed[2] != mirror:
             continue
         lines = [line for line in (store.get_bytes(key) or b"").decode("utf-8").splitlines() if line]
         if parsed[1] == ATTEMPTS_DIR:
-            attempts.update(lines)
+            for line in lines:
+                url, is_missing, day = read_attempt_line(line)
+                if not is_missing:
+                    attempts[url] += 1
+                    continue
+                known = _iso_day(day)
+                if known is None:
+                    attempts[url] += 1  # no date to judge it by: given up after max_attempts runs
+                prev = missing.get(url)
+                missing[url] = max(known, prev) if known and prev else (known or prev)
         elif parsed[1] == ARCHIVED_DIR:
             urls.update(lines)
-    return urls, attempts
+    return urls, attempts, missing
+
+
+def _iso_day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def live_runs(store: Store, outlet: str | None = None) -> list[str]:
@@ -87,6 +108,8 @@ class ArchivedState:
         self.max_attempts = max_attempts
         self.urls: set[str] = set()
         self.attempts: Counter[str] = Counter()
+        #: translations earlier runs found missing (404/410), with their publication day if known
+        self.missing: dict[str, date | None] = {}
         self._redis: Any = None
         self._unsynced: set[str] = set()  # archived here, not yet in Redis (it was away)
         self._retry_at = 0.0  # monotonic time before which Redis is not asked again
@@ -96,7 +119,7 @@ class ArchivedState:
 
     def load(self) -> int:
         """Read the state (blocking: store listing, Redis); returns how many URLs it holds."""
-        self.urls, self.attempts = load_state(self.store, self.outlet, self.mirror)
+        self.urls, self.attempts, self.missing = load_state(self.store, self.outlet, self.mirror)
         if self.redis_uri:
             if not self.mirror:
                 self._mirror_only = load_state(self.store, self.outlet, mirror=True)[0] - self.urls
@@ -122,6 +145,12 @@ class ArchivedState:
             return False  # what this worker knows; the frontier asks again before fetching
         self._reachable()
         return found
+
+    def missing_settled(self, url: str, today: date, recheck_days: int) -> bool:
+        """A translation found missing before whose publication day is more than ``recheck_days``
+        before ``today``: it is not checked again (it counts as archived)."""
+        day = self.missing.get(url)
+        return day is not None and (today - day).days > recheck_days
 
     def given_up(self) -> int:
         return sum(1 for n in self.attempts.values() if self._exhausted(n))

@@ -82,7 +82,11 @@ def normalize_article_url(url: str, outlet: Outlet, edition: str | None = None) 
     URL, and the bare-domain or ``www.`` spelling of the edition's host becomes that host
     (``http://pravda.com.ua/x`` -> ``https://www.pravda.com.ua/x``). Other hosts of the outlet are
     not aliases (orda's ``orda.kz``, ``en.orda.kz`` and ``kaz.orda.kz`` are different editions) and
-    keep their name. URLs of other sites are only normalised, never mapped.
+    keep their name: ``http://orda.kz/x-1/`` in an English crawl stays the Russian edition's
+    ``https://orda.kz/x-1/``, which the English edition then refuses
+    (:meth:`pipelines.outlets.base.Outlet.is_article_url`). Only the ``www.``/bare pair of the
+    edition's own host is merged, never a bare domain into a sub-domain. URLs of other sites are only
+    normalised, never mapped.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()

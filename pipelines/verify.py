@@ -20,7 +20,7 @@ from typing import Any
 from pipelines import warc
 from pipelines.layout import MARKER
 from pipelines.manifest import WRITTEN, parse_manifest
-from pipelines.crawljob import COMPLETE, FAILED
+from pipelines.crawljob import COMPLETE, FAILED, outcome_label
 from pipelines.reader import completed_runs, read_manifest_text, read_summary
 from pipelines.storage import FileStore, Store, open_store
 
@@ -130,6 +130,7 @@ def verify_archive(uri: str, strict: bool = False, on_run: Callable[[list[str], 
             p.append(f"{prefix}: summary.json unreadable ({type(exc).__name__}: {exc})")
         if report["outcome"] == FAILED or (strict and report["outcome"] != COMPLETE):
             p.append(f"{prefix}: outcome {report['outcome']}: {report.get('outcome_reason')}")
+        report["outcome"] = outcome_label(report["outcome"], report.get("outcome_reason"))  # failed-blocked
         report["articles"] = report["statuses"].get(WRITTEN, 0)
         report["problems"] = len(p)
         problems += p

@@ -104,6 +104,14 @@ class CrawlResult:
     log: str
 
 
+def fixture_args(args: dict[str, Any] | None = None) -> dict[str, str]:
+    """A fixture crawl's spider arguments: ``backfill=1`` unless the test bounds discovery itself
+    (``since`` or ``backfill``), since the fixture sites are dated in the past and a first run's
+    discovery window (DISCOVERY_LOOKBACK_DAYS) would skip them."""
+    given = {k: str(v) for k, v in (args or {}).items()}
+    return given if "since" in given or "backfill" in given else {**given, "backfill": "1"}
+
+
 def run_crawl(
     outlet: str,
     server: MirrorServer,
@@ -114,10 +122,11 @@ def run_crawl(
     env: dict[str, str] | None = None,
     timeout: float = 300,
 ) -> CrawlResult:
-    """Run ``scrapy crawl`` against the mirror as a subprocess; its log is returned for diagnosis."""
+    """Run ``scrapy crawl`` against the mirror as a subprocess (``backfill=1`` unless ``args`` bound
+    discovery: :func:`fixture_args`); its log is returned for diagnosis."""
     merged = {"ARCHIVE_SPOOL_DIR": str(spool), "EXTRACT_WORKERS": "2", "LOG_LEVEL": "INFO"}
     merged.update({k: str(v) for k, v in (settings or {}).items()})
-    cmd = mirror_crawl_command(outlet, server.base_url, archive, merged, {k: str(v) for k, v in (args or {}).items()})
+    cmd = mirror_crawl_command(outlet, server.base_url, archive, merged, fixture_args(args))
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     return CrawlResult(proc.returncode, proc.stderr + proc.stdout)
 
@@ -126,7 +135,7 @@ def crawl_popen(outlet: str, server: MirrorServer, archive: str, spool: Path, se
     merged = {"ARCHIVE_SPOOL_DIR": str(spool), "EXTRACT_WORKERS": "2", "LOG_LEVEL": "INFO"}
     merged.update({k: str(v) for k, v in (settings or {}).items()})
     out = open(log, "wb") if log else subprocess.DEVNULL
-    return subprocess.Popen(mirror_crawl_command(outlet, server.base_url, archive, merged), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen(mirror_crawl_command(outlet, server.base_url, archive, merged, fixture_args()), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
 def expected(outlet: str, edition: str | None = None) -> dict[str, Any]:

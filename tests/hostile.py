@@ -7,7 +7,7 @@ response that stops halfway. The server records every request it saw (path and h
 test can assert what the crawler fetched and what it never touched.
 
 Sites are shaped like Business Recorder (``/news/<id>/<slug>`` articles listed in an RSS feed at
-``/feeds/latest-news``), crawled by the real ``brecorder`` spider with ``-a base_url=`` (the feed
+``/feeds/latest-news/``, the module's feed), crawled by the real ``brecorder`` spider with ``-a base_url=`` (the feed
 lists live ``https://www.brecorder.com/...`` URLs, as the real feed does; the spider maps them to
 the server). Page shape: the structure of ``tests/sites/brecorder/pages`` (Business Recorder's
 live markup, see that folder's README), with generated body text.
@@ -30,6 +30,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 LIVE = "https://www.brecorder.com"
+#: the feed and the sitemap the brecorder module declares (pipelines/outlets/brecorder.py)
+FEED = "/feeds/latest-news/"
+SITEMAP = "/feeds/sitemap"
 Handler = Callable[["Request"], None]
 
 
@@ -215,7 +218,7 @@ def brecorder_site(articles: dict[str, Handler], listed: list[str] | None = None
     listing ``listed`` (default: the article paths) and the articles; every other source is 404."""
     routes: dict[str, Handler] = {
         "/robots.txt": robots or page("User-agent: *\nAllow: /\n", content_type="text/plain"),
-        "/feeds/latest-news": page(rss(listed if listed is not None else list(articles)), content_type="application/rss+xml; charset=utf-8"),
+        FEED: page(rss(listed if listed is not None else list(articles)), content_type="application/rss+xml; charset=utf-8"),
     }
     routes.update(articles)
     routes.update(extra or {})

@@ -110,8 +110,7 @@ def fixture_docs() -> Iterator[LabeledDoc]:
     from pipelines.outlets import all_outlets, get_outlet
     from pipelines.clean import clean_text
     from pipelines.extract import decode_html, extract_document
-    from pipelines.manifest import docid_for
-    from tests.golden_tool import GOLDEN, written_pages
+    from tests.golden_tool import GOLDEN, docid_of, written_pages
 
     for outlet in all_outlets():
         for url, body, ctype in written_pages(outlet):
@@ -119,7 +118,7 @@ def fixture_docs() -> Iterator[LabeledDoc]:
             plain = trafilatura.extract(html, include_comments=False, include_tables=True, deduplicate=False) or ""
             result = extract_document(body, ctype, url, outlet)
             text, _, _ = clean_text(result["title"], result["paragraphs"], get_outlet(outlet))
-            docid = docid_for(result["canonical_url"] or url)
+            docid = docid_of(outlet, url, result["canonical_url"])
             yield LabeledDoc(
                 name=f"{outlet} {docid}",
                 outlet=outlet,

@@ -35,7 +35,7 @@ from tests.units import spider_class
 OUTLET_LIST = ", ".join(sorted(all_outlets()))
 
 SECRET = "s3cret-pw"
-ARG_NAMES = "max_articles, since, base_url, edition, recrawl"
+ARG_NAMES = "max_articles, since, base_url, edition, recrawl, backfill"
 #: the one line every refusal before the start ends with
 REFUSED_TAIL = "(exit 1: could not start, nothing was crawled)"
 
@@ -281,6 +281,8 @@ def test_every_edition_of_the_registry_is_accepted_and_no_other(outlet: str) -> 
     ({"ARCHIVE_URI": "ftp://x"}, "bad ARCHIVE_URI 'ftp://x' (-s ARCHIVE_URI): unsupported archive URI scheme"),
     ({"ARCHIVE_URI": "s3://"}, "bad ARCHIVE_URI 's3://' (-s ARCHIVE_URI): S3 URI without bucket"),
     ({"SCHEDULER_URI": "localhost:6379"}, "bad SCHEDULER_URI"),
+    ({"BROWSER_TLS_OUTLETS": "prvda"}, "bad BROWSER_TLS_OUTLETS names no outlet: prvda (outlets: brecorder,"),
+    ({"BROWSER_TLS_OUTLETS": "pravda", "BROWSER_TLS_PROFILE": "netscape"}, "bad BROWSER_TLS_PROFILE 'netscape': curl_cffi"),
 ])
 def test_settings_our_components_parse_are_checked_before_the_start(given: dict[str, str], says: str) -> None:
     settings = Settings()
@@ -295,7 +297,8 @@ def test_good_settings_pass_the_check(tmp_path: Path) -> None:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     given = {"ARCHIVE_URI": str(tmp_path), "ARCHIVE_LOCK_WAIT": "0.5", "ARCHIVE_LOCK_ENABLED": "false", "DOWNLOAD_DELAY": "0",
-             "DEDUP_URI": "redis://127.0.0.1:6379/0", "LOG_LEVEL": "DEBUG", "FRONTIER_JOB": "x"}
+             "DEDUP_URI": "redis://127.0.0.1:6379/0", "LOG_LEVEL": "DEBUG", "FRONTIER_JOB": "x",
+             "BROWSER_TLS_OUTLETS": "pravda, brecorder", "BROWSER_TLS_PROFILE": "firefox"}
     settings.setdict(given, priority="cmdline")
     check_settings(settings, list(given))
     assert not (tmp_path / "locks").exists(), "the check writes nothing"

@@ -39,7 +39,7 @@ from pipelines.layout import MANIFEST, MARKER, SUMMARY
 from pipelines.manifest import ManifestRow
 from pipelines.reader import completed_runs, read_rows, read_summary
 from pipelines.storage import open_store
-from tests.conftest import GOLDEN, ROOT, expected, run_crawl
+from tests.conftest import GOLDEN, ROOT, expected, fixture_args, run_crawl
 from tests.faults import assert_each_written_once, spooled_written_rows, wait_for
 from tests.tcpproxy import TcpProxy
 from tests.test_archive import config, exchange, row
@@ -289,7 +289,7 @@ def test_a_killed_crawl_leaves_no_orphans_and_the_next_run_recovers_it(tmp_path:
     known: set[int] = set()
     try:
         with open(log, "wb") as out:  # its own session: everything it starts is found by session id
-            proc = subprocess.Popen(mirror_crawl_command(OUTLET, slow.base_url, archive, settings), cwd=ROOT,
+            proc = subprocess.Popen(mirror_crawl_command(OUTLET, slow.base_url, archive, settings, fixture_args()), cwd=ROOT,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: spooled_written_rows(spool) >= 2, "two written articles", 120, [proc])
         before = of_crawl(proc.pid, set())

@@ -28,7 +28,7 @@ from pipelines.crawljob import mirror_crawl_command
 from pipelines.reader import read_rows, read_summary
 from pipelines.state import archive_id
 from pipelines.storage import Store, open_store
-from tests.conftest import ROOT, crawl_popen
+from tests.conftest import ROOT, crawl_popen, fixture_args
 from tests.hostile import LIVE, HostileServer, Request, article_html, article_id, brecorder_site, page
 from tests.redisproc import RedisProc
 from tests.faults import assert_each_written_once, run_prefixes, wait_for
@@ -261,7 +261,7 @@ def test_redis_password_appears_in_no_argv_log_summary_manifest_or_warc(job: str
         r = redis_proc.client()
         try:
             with open(tmp_path / "crawl.log", "wb") as crawl_log, open(tmp_path / "worker.log", "wb") as worker_log:
-                running.append(subprocess.Popen(mirror_crawl_command("brecorder", server.base_url, archive, plain), cwd=ROOT, env=env,
+                running.append(subprocess.Popen(mirror_crawl_command("brecorder", server.base_url, archive, plain, fixture_args()), cwd=ROOT, env=env,
                                                 stdout=crawl_log, stderr=subprocess.STDOUT))
                 wait_for(lambda: r.zcard(layout.frontier_requests_key("brecorder", job)) >= 5, "articles waiting in the frontier", 90, running)
                 wenv = {k: v for k, v in env.items() if k != "FRONTIER_JOB"}  # the worker finds the job itself

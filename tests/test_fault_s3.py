@@ -26,7 +26,7 @@ from pipelines.reader import completed_runs, read_summary
 from pipelines.storage import Store, open_store
 from tests.conftest import crawl_popen, run_crawl
 from tests.faults import assert_each_written_once, spooled_written_rows
-from tests.hostile import LIVE, Handler, HostileServer, article_html, article_id, brecorder_site, page
+from tests.hostile import FEED, LIVE, Handler, HostileServer, article_html, article_id, brecorder_site, page
 from tests.tcpproxy import TcpProxy
 from tests.test_crawl import assert_archive_sound
 
@@ -57,13 +57,13 @@ def site(delay: float = PAGE_DELAY, feed_gate: threading.Event | None = None) ->
     articles = {article_id(i): slow(page(article_html(f"Fault story {i}", words=250, seed=i)), delay) for i in range(1, ARTICLES + 1)}
     routes = brecorder_site(articles)
     if feed_gate is not None:
-        feed = routes["/feeds/latest-news"]
+        feed = routes[FEED]
 
         def gated(req: Any) -> None:
             feed_gate.wait(60)
             feed(req)
 
-        routes["/feeds/latest-news"] = gated
+        routes[FEED] = gated
     return HostileServer(routes).start()
 
 

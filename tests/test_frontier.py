@@ -55,7 +55,7 @@ def test_two_workers_split_one_crawl_and_archive_every_article_once(where: str, 
     # one shared frontier: no page was requested by both workers (the 503-then-200 feed is retried once)
     paths = {urlsplit(u).path for u in want}
     assert all(server.hits[p] == 1 for p in paths), {p: server.hits[p] for p in paths}
-    assert server.hits["/feeds/latest-news"] == 2 and server.hits["/sitemap.xml"] == 1
+    assert server.hits["/feeds/latest-news/"] == 2 and server.hits["/feeds/sitemap"] == 1
     # the "already archived" state is in the same Redis, under this archive's id: a later job on
     # another machine (a spool of its own) fetches none of these articles again
     r = redis.Redis.from_url(REDIS_URL)
@@ -126,7 +126,7 @@ def test_a_scaled_worker_joins_the_waiting_job(job: str, tmp_path: Path) -> None
                                 "AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0"}.items() if k not in ("SCHEDULER_URI", "FRONTIER_JOB")
                  for x in ("-s", f"{k}={v}")]
         worker = subprocess.run([sys.executable, "-m", "pipelines", "worker", "--once", "--outlets", "brecorder", "--redis", REDIS_URL,
-                                 "-a", f"base_url={server.base_url}", *extra], cwd=ROOT, capture_output=True, text=True, timeout=180)
+                                 "-a", f"base_url={server.base_url}", "-a", "backfill=1", *extra], cwd=ROOT, capture_output=True, text=True, timeout=180)
         assert first.wait(timeout=180) == 0
     finally:
         server.stop()

@@ -48,7 +48,7 @@ from pipelines.manifest import ManifestRow
 from pipelines.reader import completed_runs, read_rows, read_summary
 from pipelines.storage import Store, open_store
 from tests.conftest import CrawlResult, run_crawl
-from tests.hostile import LIVE, Handler, HostileServer, article_html, article_id, bomb, brecorder_site, encode, encoded, page, send
+from tests.hostile import LIVE, SITEMAP, Handler, HostileServer, article_html, article_id, bomb, brecorder_site, encode, encoded, page, send
 from tests.test_crawl import assert_archive_sound
 from tests.units import fake_response, unit_crawler
 
@@ -195,12 +195,12 @@ def test_a_sitemap_bomb_is_cut_and_the_other_sources_go_on(served: str, tmp_path
     skipped; the feed's article is written."""
     sent = bomb_body("gzip")
     handler = sent_as_is(sent, "gzip", "application/xml") if served == "content-encoding" else page(sent, content_type="application/x-gzip")
-    routes = brecorder_site({A: page(article_html("Cotton exports rise", seed=1))}, extra={"/sitemap.xml": handler})
+    routes = brecorder_site({A: page(article_html("Cotton exports rise", seed=1))}, extra={SITEMAP: handler})
     server, rows, result, store, prefix = crawl(routes, tmp_path)
 
     assert result.returncode == 0, result.log[-3000:]
     assert [(url, row.status) for url, row in rows.items()] == [(LIVE + A, "written")]
-    assert server.hits["/sitemap.xml"] == 1
+    assert server.hits[SITEMAP] == 1
     stats = read_summary(store, prefix)["scrapy_stats"]
     if served == "content-encoding":
         assert stats.get("archive/responses_decoded_truncated") == 1
@@ -210,7 +210,7 @@ def test_a_sitemap_bomb_is_cut_and_the_other_sources_go_on(served: str, tmp_path
     sitemap_payloads = []
     for key in (k for k in store.list_keys(prefix + "/") if k.endswith(".warc.gz")):
         for rec in FastIterator(io.BytesIO(store.get_bytes(key) or b""), parse_http=True):
-            if rec.headers["WARC-Type"] == "response" and rec.headers["WARC-Target-URI"].endswith("/sitemap.xml"):
+            if rec.headers["WARC-Type"] == "response" and rec.headers["WARC-Target-URI"].endswith(SITEMAP):
                 assert rec.verify_payload_digest()
                 sitemap_payloads.append(rec.reader.read())
     assert sitemap_payloads == [sent]
@@ -222,12 +222,12 @@ def test_a_gzip_encoded_sitemap_still_lists_its_articles(tmp_path: Path) -> None
     sitemap = (f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                f"<url><loc>{LIVE}{B}</loc><lastmod>2026-11-24</lastmod></url></urlset>").encode()
     routes = brecorder_site({A: page(article_html("Cotton exports rise", seed=1)), B: page(article_html("Wheat stocks fall", seed=2))},
-                            listed=[A], extra={"/sitemap.xml": encoded(sitemap, "gzip", "application/xml")})
+                            listed=[A], extra={SITEMAP: encoded(sitemap, "gzip", "application/xml")})
     server, rows, result, store, _ = crawl(routes, tmp_path)
     assert result.returncode == 0, result.log[-3000:]
     assert {url: row.status for url, row in rows.items()} == {LIVE + A: "written", LIVE + B: "written"}
-    assert rows[LIVE + B].source == "sitemap:/sitemap.xml"
-    assert server.hits["/sitemap.xml"] == 1 and {seen.headers.get("accept-encoding") for seen in server.seen} == {ASKED}
+    assert rows[LIVE + B].source == f"sitemap:{SITEMAP}"
+    assert server.hits[SITEMAP] == 1 and {seen.headers.get("accept-encoding") for seen in server.seen} == {ASKED}
     assert_archive_sound(store, tmp_path)
 
 

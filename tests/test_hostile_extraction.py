@@ -185,6 +185,15 @@ def test_an_exception_in_a_task_comes_back_with_the_worker_traceback(pool: Worke
     assert pool.submit(echo, 1).result(timeout=60)[0] == 1
 
 
+@pytest.mark.parametrize("body", [b"", b"   \n\t  ", b"\xef\xbb\xbf  "])
+def test_a_blank_page_comes_back_from_a_worker_as_no_text_not_as_a_worker_error(pool: WorkerPool, body: bytes) -> None:
+    """lxml's "Document is empty" carries an error log that cannot be pickled back: it must not escape."""
+    from pipelines.extract import extract_document
+
+    result = pool.submit(extract_document, body, "text/html; charset=utf-8", "https://example.test/a", None).result(timeout=60)
+    assert result["paragraphs"] == [] and result["title"] == ""
+
+
 def test_close_fails_what_did_not_start_and_refuses_new_tasks() -> None:
     p = WorkerPool(1, prefetch=1, name="test")
     pids = set(p.pids())

@@ -24,13 +24,13 @@ from pipelines import warc
 from pipelines.reader import completed_runs
 from pipelines.storage import open_store
 from tests.conftest import CrawlResult, free_port, run_crawl
-from tests.hostile import LIVE, HostileServer, Request as HostileRequest, article_html, article_id, brecorder_site, page, redirect, rss, send, silence, status
+from tests.hostile import LIVE, HostileServer, Request as HostileRequest, article_html, article_id, brecorder_site, page, redirect, send, silence, status
 from tests.test_crawl import assert_archive_sound, only_run, run_files
 from tests.units import fake_response, unit_crawler
 
 OUTLET = "brecorder"
 #: the spider's start requests of the brecorder edition (pipelines/outlets/brecorder.py)
-SOURCES = ["/feeds/latest-news", "/feeds/markets", "/feeds/business-finance", "/sitemap.xml", "/latest-news", "/markets"]
+SOURCES = ["/feeds/latest-news/", "/feeds/sitemap", "/latest-news"]
 
 #: the first group of news.google.com's robots.txt (scrapy/protego @ 81f1b35 tests/test_data/,
 #: copied to /work/shared/fixtures/robots/news.google.com.robots.txt): everything disallowed
@@ -63,7 +63,7 @@ Allow: /swg/
 #: /work/shared/fixtures/robots/www.nytimes.com.robots.txt), with two lines mapped to Business
 #: Recorder's shapes: its one disallowed article (``/1996/06/17/nyregion/guest-at-...html``) is
 #: article 2, and its "``/svc`` disallowed but one RSS feed under it allowed" is ``/feeds``
-#: disallowed but ``/feeds/latest-news`` allowed (two of the crawl's start requests are forbidden)
+#: disallowed but ``/feeds/latest-news`` allowed (the sitemap ``/feeds/sitemap`` is forbidden)
 NYTIMES_ROBOTS = f"""User-agent: *
 Allow: /ads/public/
 Allow: /feeds/latest-news
@@ -181,8 +181,8 @@ def test_articles_forbidden_by_robots_get_error_rows_and_a_later_run_fetches_the
         server.routes["/robots.txt"] = plain("User-agent: *\nDisallow: /search/\n")  # robots.txt changed
         second = Crawl(tmp_path, server, name="2")
         second_paths = server.paths()[len(first_paths):]
-    # the feeds are allowed (two of them 404), the sitemap, the sections and every article are not
-    assert sorted(first_paths) == sorted(["/robots.txt", "/feeds/latest-news", "/feeds/markets", "/feeds/business-finance"]), first_paths
+    # the feed and the sitemap (a 404) under /feeds/ are allowed, the section and every article are not
+    assert sorted(first_paths) == sorted(["/robots.txt", "/feeds/latest-news/", "/feeds/sitemap"]), first_paths
     assert first.result.returncode == 0, first.log  # a source was read; the articles have error rows
     assert_archive_sound(first.store, tmp_path)
     prefixes = completed_runs(first.store)
@@ -194,7 +194,7 @@ def test_articles_forbidden_by_robots_get_error_rows_and_a_later_run_fetches_the
         assert row["http_status"] is None and row["warc_key"] is None and row["text_key"] is None
     assert run1["texts"] == {}
     assert run1["summary"]["counts"] == {"error": 3}
-    assert run1["summary"]["scrapy_stats"]["robotstxt/forbidden"] == 3 + 3  # sitemap, 2 sections, 3 articles
+    assert run1["summary"]["scrapy_stats"]["robotstxt/forbidden"] == 1 + 3  # the section, 3 articles
     # error rows are retried: once robots.txt allows them, the next run fetches and writes them
     assert second.result.returncode == 0, second.log
     assert sorted(p for p in second_paths if p.startswith("/news/")) == sorted(arts)
@@ -291,8 +291,7 @@ def test_rules_of_a_slow_robots_txt_apply_to_every_queued_start_request(tmp_path
     arts = articles(4)
     robots = SlowRobots(NYTIMES_ROBOTS, delay=1.0)
     listed = list(arts)
-    extra = {"/feeds/markets": page(rss(listed), content_type="application/rss+xml"), "/sitemap.xml": sitemap(listed),
-             "/latest-news": section(listed), "/markets": section(listed)}
+    extra = {"/feeds/sitemap": sitemap(listed), "/latest-news": section(listed)}
     with HostileServer(brecorder_site(arts, robots=robots, extra=extra)) as server:
         crawl = Crawl(tmp_path, server)
         seen = list(server.seen)
@@ -301,9 +300,9 @@ def test_rules_of_a_slow_robots_txt_apply_to_every_queued_start_request(tmp_path
     assert len(robots.sent_at) == 1
     early = [(s.path, robots.sent_at[0] - s.at) for s in seen[1:] if s.at <= robots.sent_at[0]]
     assert early == [], f"requested before robots.txt was answered: {early}"
-    forbidden = ["/feeds/markets", "/feeds/business-finance", article_id(2)]
+    forbidden = ["/feeds/sitemap", article_id(2)]
     assert not set(forbidden) & set(paths), paths
-    assert sorted(paths[1:]) == sorted(["/feeds/latest-news", "/sitemap.xml", "/latest-news", "/markets",
+    assert sorted(paths[1:]) == sorted(["/feeds/latest-news/", "/latest-news",
                                         *(p for p in arts if p != article_id(2))])
     assert crawl.result.returncode == 0, crawl.log
     assert_archive_sound(crawl.store, tmp_path)

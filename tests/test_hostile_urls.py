@@ -33,7 +33,7 @@ from pipelines.reader import completed_runs, read_rows, read_summary
 from pipelines.storage import open_store
 from pipelines.urls import normalize_article_url, redact, strip_credentials
 from tests.conftest import CrawlResult, run_crawl
-from tests.hostile import LIVE, Handler, HostileServer, article_html, article_id, brecorder_site, page, redirect, rss
+from tests.hostile import LIVE, SITEMAP, Handler, HostileServer, article_html, article_id, brecorder_site, page, redirect, rss
 from tests.test_crawl import assert_archive_sound
 from tests.units import source_response, spider_class, unit_crawler
 
@@ -213,7 +213,7 @@ def test_a_sitemap_index_of_10002_children_stops_at_max_articles(tmp_path: Path)
     """max_articles=3 and a sitemap index of 10,002 child sitemaps (2 articles each): a handful of children are fetched, not all of them."""
     n = 10_002
     children = [f"/sitemaps/child-{i}.xml" for i in range(n)]
-    routes = brecorder_site({}, listed=[], extra={"/sitemap.xml": xml(
+    routes = brecorder_site({}, listed=[], extra={SITEMAP: xml(
         f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="{URLSET_NS}">'
         + "".join(f"<sitemap><loc>{LIVE}{c}</loc></sitemap>" for c in children) + "</sitemapindex>"
     )})
@@ -233,12 +233,12 @@ def test_a_billion_laughs_sitemap_is_logged_rejected_and_keeps_its_valid_entries
     and the parser's error, discovery/sitemaps_rejected, the valid entries before and after the bomb
     still crawled, the bomb's entry not."""
     routes = brecorder_site(articles(A, B, D, E), listed=[], extra={
-        "/sitemap.xml": xml(billion_laughs([LIVE + A, LIVE + B], LIVE + C, [LIVE + D, LIVE + E])),
+        SITEMAP: xml(billion_laughs([LIVE + A, LIVE + B], LIVE + C, [LIVE + D, LIVE + E])),
     })
     run = crawl(routes, tmp_path)
     warning = next((line for line in run.result.log.splitlines() if "WARNING" in line and "rejected" in line), None)
     assert warning is not None, run.result.log[-3000:]
-    assert f"{run.server.base_url}/sitemap.xml" in warning and "amplification" in warning
+    assert f"{run.server.base_url}{SITEMAP}" in warning and "amplification" in warning
     assert run.stats["discovery/sitemaps_rejected"] == 1
     assert {r.url: r.status for r in run.rows} == {LIVE + p: "written" for p in (A, B, D, E)}
     assert run.paths(C) == [] and not [p for p in run.paths("/news/") if p.startswith("/news/40470003")]
@@ -251,7 +251,7 @@ def test_an_xxe_sitemap_never_reads_the_local_file(tmp_path: Path) -> None:
     secret = f"XXE-{uuid.uuid4().hex}"
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(secret + "\n", encoding="utf-8")
-    routes = brecorder_site(articles(A), listed=[], extra={"/sitemap.xml": xml(xxe(secret_file, [LIVE + A], LIVE + "/news/40470002/"))})
+    routes = brecorder_site(articles(A), listed=[], extra={SITEMAP: xml(xxe(secret_file, [LIVE + A], LIVE + "/news/40470002/"))})
     run = crawl(routes, tmp_path)
     assert {r.url: r.status for r in run.rows} == {LIVE + A: "written"}
     assert secret.encode() not in run.archive_bytes()
@@ -504,12 +504,12 @@ def test_xxe_sitemap_in_process(tmp_path: Path) -> None:
 def test_a_source_redirect_with_credentials_is_fetched_without_them(tmp_path: Path) -> None:
     """Feeds and sitemaps are redirected by Scrapy's RedirectMiddleware: the credentials of its
     Location must never be sent, archived (WARC-Target-URI) or logged."""
-    from tests.hostile import HostileServer, article_html, article_id, brecorder_site, page, redirect, rss
+    from tests.hostile import FEED, HostileServer, article_html, article_id, brecorder_site, page, redirect, rss
 
     secret = "sEcReT-9f3"
     a = article_id(7)
     routes = brecorder_site({a: page(article_html("Redirected feed's story"))}, listed=[],
-                            extra={"/feeds/markets": lambda req: redirect(f"http://user:{secret}@{req.headers['Host']}/feeds/moved")(req),
+                            extra={FEED: lambda req: redirect(f"http://user:{secret}@{req.headers['Host']}/feeds/moved")(req),
                                    "/feeds/moved": page(rss([a]), content_type="application/rss+xml")})
     with HostileServer(routes) as server:
         result = run_crawl("brecorder", server, str(tmp_path / "archive"), tmp_path / "spool", {"LOG_LEVEL": "DEBUG"})

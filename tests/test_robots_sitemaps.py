@@ -4,8 +4,8 @@ crawler/robots.py keeps the ``Sitemap:`` URLs of a robots.txt read as rules in t
 signals ``robots_resolved``; the outlet spider (crawler/spiders/outlet.py) then requests each one on
 a host of the outlet that it does not already declare, as a sitemap source (``discovery/robots_sitemaps``).
 End-to-end cases are Business Recorder look-alikes (tests/hostile.py) crawled by the real ``brecorder``
-spider through a mirror; the live site's robots.txt is reported to name ``/feeds/sitemap`` while the
-module declares ``/sitemap.xml`` (issue 12).
+spider through a mirror. The module declares ``/feeds/sitemap`` (what the live robots.txt is reported
+to name, issue 12); these robots.txt files name another one, ``/sitemap.xml`` (the module's former path).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from tests.test_hostile_robots import Crawl, FakeEngine, articles, concurrent_ve
 from tests.units import unit_crawler
 
 OUTLET = "brecorder"
-DECLARED = "/sitemap.xml"  # pipelines/outlets/brecorder.py
-ROBOTS_SITEMAP = "/feeds/sitemap"  # what the live robots.txt is reported to name
+DECLARED = "/feeds/sitemap"  # pipelines/outlets/brecorder.py
+ROBOTS_SITEMAP = "/sitemap.xml"  # a sitemap robots.txt names and the module does not declare
 
 
 def robots(*sitemaps: str, rules: str = "User-agent: *\nDisallow: /search\n") -> Any:
@@ -57,9 +57,9 @@ def test_articles_listed_only_in_a_robots_sitemap_are_crawled_when_the_declared_
     stats = run["summary"]["scrapy_stats"]
     assert stats["discovery/robots_sitemaps"] == 3
     assert stats["discovery/sitemaps"] == 2  # the two robots sitemaps that answered
-    # the declared sitemap, two of the three feeds, both sections and the dead robots sitemap: 404
-    assert stats["discovery/sources_failed"] == 6
-    assert "robots.txt sitemap https://www.brecorder.com/feeds/sitemap is not declared by brecorder; read as a source" in crawl.result.log
+    # the declared sitemap, the section and the dead robots sitemap: 404
+    assert stats["discovery/sources_failed"] == 3
+    assert "robots.txt sitemap https://www.brecorder.com/sitemap.xml is not declared by brecorder; read as a source" in crawl.result.log
 
 
 def test_a_robots_sitemap_on_a_foreign_host_is_ignored(tmp_path: Path) -> None:
@@ -84,10 +84,10 @@ def test_a_robots_sitemap_on_a_foreign_host_is_ignored(tmp_path: Path) -> None:
 
 def test_a_robots_sitemap_equal_to_a_declared_one_is_fetched_once(tmp_path: Path) -> None:
     arts = articles(3)
-    spellings = ["http://brecorder.com/sitemap.xml", "https://WWW.BRECORDER.COM:443/sitemap.xml", "https://www.brecorder.com/%73itemap.xml"]
+    spellings = ["http://brecorder.com/feeds/sitemap", "https://WWW.BRECORDER.COM:443/feeds/sitemap", "https://www.brecorder.com/feeds/%73itemap"]
     routes = brecorder_site(arts, listed=[], extra={DECLARED: sitemap(list(arts))})
     with HostileServer(routes) as server:
-        server.routes["/robots.txt"] = robots(*spellings, f"{server.base_url}/sitemap.xml", "/sitemap.xml")
+        server.routes["/robots.txt"] = robots(*spellings, f"{server.base_url}{DECLARED}", DECLARED)
         crawl = Crawl(tmp_path, server)
         hits = dict(server.hits)
     assert crawl.result.returncode == 0, crawl.log
@@ -112,7 +112,7 @@ def test_an_unreachable_robots_txt_schedules_no_sitemap(tmp_path: Path) -> None:
     stats = crawl.run()["summary"]["scrapy_stats"]
     assert stats[f"robotstxt/policy/{netloc(server)}"] == "disallow_all (HTTP 503)"
     assert stats["discovery/robots_sitemaps"] == 0
-    assert stats["robotstxt/forbidden"] == 6  # the start requests only
+    assert stats["robotstxt/forbidden"] == 3  # the start requests only
 
 
 # ---------------------------------------------------------------------------------- in process
@@ -150,27 +150,27 @@ def test_live_run_schedules_only_new_sitemaps_on_the_outlets_hosts(tmp_path: Pat
     with unit_crawler(OUTLET, tmp_path) as unit:
         spider = unit.spider
         requests = list(spider.robots_sitemaps([
-            "http://brecorder.com/sitemap.xml",  # the declared one, another spelling
-            "https://brecorder.com/feeds/sitemap",
-            "https://www.brecorder.com/feeds/sitemap",  # the same, again
+            "http://brecorder.com/feeds/sitemap",  # the declared one, another spelling
+            "https://brecorder.com/sitemap.xml",
+            "https://www.brecorder.com/sitemap.xml",  # the same, again
             "https://www.nytimes.com/sitemap.xml",
         ]))
         assert spider._own_netloc("www.brecorder.com") and not spider._own_netloc("www.brecorder.com:8080")
         stats = unit.stats
-    assert [r.url for r in requests] == ["https://www.brecorder.com/feeds/sitemap"]
+    assert [r.url for r in requests] == ["https://www.brecorder.com/sitemap.xml"]
     r = requests[0]
     assert r.callback == spider.parse_sitemap and r.errback == spider.source_failed and r.priority == 20
-    assert r.meta["source"] == "sitemap:/feeds/sitemap"
+    assert r.meta["source"] == "sitemap:/sitemap.xml"
     assert stats["discovery/robots_sitemaps"] == 1
 
 
 def test_mirror_run_maps_robots_sitemaps_to_the_mirror(tmp_path: Path) -> None:
     with unit_crawler(OUTLET, tmp_path, base_url="http://127.0.0.1:8080") as unit:
         spider = unit.spider
-        requests = list(spider.robots_sitemaps(["https://www.brecorder.com/feeds/sitemap", "http://127.0.0.1:8080/sitemaps/moved.xml",
-                                                "http://127.0.0.1:8080/sitemap.xml"]))
+        requests = list(spider.robots_sitemaps(["https://www.brecorder.com/sitemap.xml", "http://127.0.0.1:8080/sitemaps/moved.xml",
+                                                "http://127.0.0.1:8080/feeds/sitemap"]))
         own = spider._own_netloc("127.0.0.1:8080"), spider._own_netloc("www.brecorder.com")
-    assert [r.url for r in requests] == ["http://127.0.0.1:8080/feeds/sitemap", "http://127.0.0.1:8080/sitemaps/moved.xml"]
+    assert [r.url for r in requests] == ["http://127.0.0.1:8080/sitemap.xml", "http://127.0.0.1:8080/sitemaps/moved.xml"]
     assert own == (True, False)
 
 
@@ -178,7 +178,7 @@ def test_max_articles_spent_drops_robots_sitemaps(tmp_path: Path) -> None:
     with unit_crawler(OUTLET, tmp_path, max_articles="1") as unit:
         spider = unit.spider
         spider._requested = 1
-        assert list(spider.robots_sitemaps(["https://www.brecorder.com/feeds/sitemap"])) == []
+        assert list(spider.robots_sitemaps(["https://www.brecorder.com/sitemap.xml"])) == []
         stats = unit.stats
     assert stats.get("discovery/robots_sitemaps", 0) == 0 and stats["discovery/sitemaps_over_max_articles"] == 1
 
@@ -194,10 +194,10 @@ def test_robots_resolved_of_another_host_schedules_nothing(tmp_path: Path) -> No
     with unit_crawler(OUTLET, tmp_path) as unit:
         engine = Engine()
         unit.crawler.engine = engine  # type: ignore[assignment]
-        policy = RobotsPolicy("rules", "HTTP 200", None, ("https://www.brecorder.com/feeds/sitemap",))
+        policy = RobotsPolicy("rules", "HTTP 200", None, ("https://www.brecorder.com/sitemap.xml",))
         unit.spider._robots_resolved("cdn.example.com", policy)
         unit.spider._robots_resolved("www.brecorder.com", RobotsPolicy("disallow_all", "HTTP 503"))
         assert engine.crawled == []
         unit.spider._robots_resolved("www.brecorder.com", policy)
-    assert [r.url for r in engine.crawled] == ["https://www.brecorder.com/feeds/sitemap"]
+    assert [r.url for r in engine.crawled] == ["https://www.brecorder.com/sitemap.xml"]
 

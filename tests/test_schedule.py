@@ -40,7 +40,7 @@ def test_once_runs_every_crawl_and_reports_the_exit_codes(tmp_path: Path) -> Non
     try:
         cfg = tmp_path / "schedule.toml"
         cfg.write_text("".join(
-            f'[outlets.{o}]\ncron = "0 * * * *"\nargs = {{ base_url = "{srv.base_url}" }}\n'
+            f'[outlets.{o}]\ncron = "0 * * * *"\nargs = {{ base_url = "{srv.base_url}", backfill = "1" }}\n'
             f'settings = {{ ARCHIVE_URI = "{archive}", ARCHIVE_SPOOL_DIR = "{tmp_path / "spool"}", AUTOTHROTTLE_ENABLED = "0", '
             f'DOWNLOAD_DELAY = "0", EXTRACT_WORKERS = "1", DOWNLOAD_MAXSIZE = "300000" }}\n'
             for o, srv in servers.items()

@@ -32,7 +32,7 @@ from pipelines.dev.mirror import MirrorServer, serve
 from pipelines.manifest import ManifestRow
 from pipelines.reader import completed_runs, read_rows, read_summary, read_text
 from pipelines.storage import open_store
-from tests.conftest import ROOT, expected
+from tests.conftest import ROOT, expected, fixture_args
 
 OUTLET = "orda"
 ITEM_FIELDS = [f.name for f in fields(Article)]
@@ -58,7 +58,7 @@ def crawl_with_feeds(tmp: Path, feeds: list[str], settings: dict[str, str] | Non
         paths = {name: tmp / name for name in feeds}
         merged = {"ARCHIVE_SPOOL_DIR": str(tmp / "spool"), "EXTRACT_WORKERS": "2", "LOG_LEVEL": "INFO",
                   **{k: str(v) for k, v in expected(OUTLET).get("settings", {}).items()}, **(settings or {})}
-        cmd = mirror_crawl_command(OUTLET, server.base_url, str(tmp / "archive"), merged)
+        cmd = mirror_crawl_command(OUTLET, server.base_url, str(tmp / "archive"), merged, fixture_args())
         for path in paths.values():
             cmd += ["-O", str(path)]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)

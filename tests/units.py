@@ -96,7 +96,10 @@ class Unit:
 def unit_crawler(
     outlet: Outlet | str, tmp_path: Path, settings: dict[str, Any] | None = None, open_archive: bool = True, **spider_args: Any
 ) -> Iterator[Unit]:
-    """A crawler of ``outlet`` with its archive open (as ``spider.start()`` leaves it); closed afterwards."""
+    """A crawler of ``outlet`` with its archive open (as ``spider.start()`` leaves it); closed afterwards.
+    ``backfill=1`` unless ``since`` or ``backfill`` is given: the fixture sites are dated in the past."""
+    if "since" not in spider_args and "backfill" not in spider_args:
+        spider_args["backfill"] = "1"
     crawler = make_crawler(spider_class(outlet), unit_settings(tmp_path, settings), **spider_args)
     ext = crawler.get_extension(ArchiveExtension)
     assert ext is not None, "ArchiveExtension not built: is ARCHIVE_ENABLED on?"

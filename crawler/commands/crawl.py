@@ -24,6 +24,7 @@ from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.conf import arglist_to_dict
 
 import crawler.settings as project_settings
+from crawler.browsertls import browser_tls_problem
 from crawler.extensions import ArchiveExtension
 from crawler.spiders.outlet import SPIDER_ARGUMENTS, OutletSpider, SpiderArgumentError
 from pipelines.crawljob import EXIT_CODES_DOC, EXIT_FAILED, exit_code
@@ -113,6 +114,10 @@ def check_settings(settings: BaseSettings, given: list[str]) -> None:
                 settings.getfloat(name)
             except (TypeError, ValueError):
                 raise CrawlRefused(f"bad -s {name}={value}: a number is expected (default {default})") from None
+    tls = browser_tls_problem([n.strip() for n in settings.getlist("BROWSER_TLS_OUTLETS") if n.strip()],
+                              str(settings.get("BROWSER_TLS_PROFILE")), all_outlets())
+    if tls:
+        raise CrawlRefused(f"bad {tls}")
     uri = settings.get("ARCHIVE_URI")
     try:
         open_store(str(uri))  # the store the run will open (nothing is read or written here)
@@ -202,5 +207,6 @@ class Command(ScrapyCrawl):
             ext = crawler.get_extension(ArchiveExtension)
         except RuntimeError:  # the spider could not be created: no extensions
             ext = None
-        self.exitcode = exit_code(ext.outcome if ext else None, started=not self.crawler_process.bootstrap_failed)
+        self.exitcode = exit_code(ext.outcome if ext else None, started=not self.crawler_process.bootstrap_failed,
+                                  reason=ext.outcome_reason if ext else None)
 

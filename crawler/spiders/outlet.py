@@ -13,10 +13,17 @@ robots.txt is a source too: once the robots.txt of the outlet's host (or the mir
 of its ``Sitemap:`` URLs on a host of the outlet that the edition does not already declare is
 requested as a sitemap source like the declared ones (:meth:`OutletSpider.robots_sitemaps`,
 ``discovery/robots_sitemaps``), so a wrong or moved sitemap path does not blind the crawl.
+
+Discovery is bounded by the run's window (:mod:`pipelines.window`: ``-a since=``, none with ``-a
+backfill=1``, else from the last complete run of the edition, else ``DISCOVERY_LOOKBACK_DAYS``): a
+sitemap-index child dated before it is not requested, nor a listed article dated before it. For an
+edition that translates another (``Edition.translation_of``), a listed article that answers 404/410 is
+``missing``, checked again by later runs only within ``TRANSLATION_RECHECK_DAYS`` of its day.
 """
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import re
@@ -24,7 +31,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -36,12 +43,16 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
+from w3lib.encoding import http_content_type_encoding
 
 from crawler.extensions import ArchiveExtension
 from crawler.robots import RobotsPolicy, robots_resolved
 from crawler.items import ERROR, FETCHED, SKIPPED, Article
 from pipelines.archive import Archive
+from pipelines.feedtext import FeedText, FeedTexts, feed_page, item_full_text
+from pipelines.manifest import BLOCKED, MISSING, TEXT_FROM_FEED
 from pipelines.outlets import Outlet, get_outlet
+from pipelines.window import DiscoveryWindow, discovery_window, last_complete_run, parse_day, url_day
 from pipelines.urls import normalize_article_url, redact, strip_credentials
 
 logger = logging.getLogger(__name__)
@@ -49,29 +60,9 @@ logger = logging.getLogger(__name__)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 5
-_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 #: feed item dates, most telling first (RSS 2.0, Atom, RSS 1.0 Dublin Core, Atom's last update)
 _FEED_DATES = ("pubDate", "published", "date", "updated")
 _NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
-
-
-def _parse_day(value: str | None) -> date | None:
-    """The calendar day of an ISO 8601 or RFC 822 date, or None."""
-    if not value:
-        return None
-    value = value.strip()
-    m = _DATE_RE.search(value)
-    if m:
-        try:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return parsedate_to_datetime(value).date()
-    except (TypeError, ValueError):
-        return None
 
 
 #: child sitemaps of an index in flight at once while ``max_articles`` is set: they outrank the
@@ -270,6 +261,14 @@ def _recrawl(value: Any) -> bool:
     return _BOOL_WORDS[word]
 
 
+def _backfill(value: Any) -> bool:
+    """``-a backfill=``: 1/0 like recrawl (empty: off)."""
+    try:
+        return _recrawl(value)
+    except ValueError:
+        raise ValueError(f"backfill must be 1/0, true/false, yes/no or on/off, got {value!r}") from None
+
+
 def _mirror(value: Any) -> tuple[str, str] | None:
     """``-a base_url=``: scheme and host[:port] of an http(s) mirror, without path or credentials."""
     text = "" if value is None else str(value).strip()
@@ -331,7 +330,9 @@ SPIDER_ARGUMENTS: tuple[SpiderArgument, ...] = (
     SpiderArgument("max_articles", "N", "request at most N articles (a positive whole number; 0 or empty: no limit); "
                    "once N are requested no more sitemaps are fetched", lambda v, o: _max_articles(v)),
     SpiderArgument("since", "YYYY-MM-DD", "skip articles published before that day (the feed's or sitemap's date, "
-                   "else the page's); a real calendar date", lambda v, o: _since(v)),
+                   "else the page's), and sitemap-index children dated before it; a real calendar date (default: "
+                   "from the last complete run of the edition minus DISCOVERY_OVERLAP_HOURS, or "
+                   "DISCOVERY_LOOKBACK_DAYS back on a first run)", lambda v, o: _since(v)),
     SpiderArgument("base_url", "http://HOST:PORT", "crawl a mirror of the outlet at this address (tests, demo, a staging "
                    "or wget --mirror copy whose links keep the live URLs or point to the mirror itself): http or "
                    "https, a host and optional port, no path or credentials; the run is a mirror run (marked in "
@@ -340,6 +341,8 @@ SPIDER_ARGUMENTS: tuple[SpiderArgument, ...] = (
     SpiderArgument("edition", "NAME", "the outlet's edition (listed per spider above; empty: the default edition)", _edition),
     SpiderArgument("recrawl", "1|0", "fetch articles again even if the archive already has them "
                    "(1/0, true/false, yes/no, on/off; default 0)", lambda v, o: _recrawl(v)),
+    SpiderArgument("backfill", "1|0", "no discovery window: read every child of a sitemap index and every listed "
+                   "article whatever its date (1/0 like recrawl; default 0; not with since)", lambda v, o: _backfill(v)),
 )
 #: arguments a scheduler adds for its own bookkeeping (scrapyd passes ``-a _job=ID``): accepted and
 #: left to Scrapy (an attribute of the spider); no argument of ours starts with "_"
@@ -366,6 +369,8 @@ def read_spider_arguments(outlet: Outlet, given: Mapping[str, Any]) -> dict[str,
             raise
         except ValueError as exc:
             raise SpiderArgumentError(str(exc)) from exc
+    if values["since"] is not None and values["backfill"]:
+        raise SpiderArgumentError("since and backfill=1 exclude each other: since bounds discovery from a day, backfill walks everything; give one")
     return values
 
 
@@ -374,6 +379,13 @@ class OutletSpider(Spider):
 
     outlet_name: ClassVar[str]
     outlet: Outlet
+    #: full texts of this worker's feed items by article URL (FEED_TEXT_*; set in from_crawler)
+    _feed_texts: FeedTexts | None = None
+    _feed_text_min_chars: int = 0
+    #: the discovery window's and the missing translations' settings (pipelines/window.py; set in from_crawler)
+    _overlap_hours: float
+    _lookback_days: int
+    _recheck_days: int
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "OutletSpider":
@@ -382,6 +394,12 @@ class OutletSpider(Spider):
         settings = crawler.settings
         if spider.mirror_url and settings.get("DEDUP_URI") and not settings.frozen:
             settings.set("DEDUP_NAMESPACE", f"{settings.get('DEDUP_NAMESPACE')}:mirror", priority="spider")
+        spider._recheck_days = settings.getint("TRANSLATION_RECHECK_DAYS")
+        spider._overlap_hours = settings.getfloat("DISCOVERY_OVERLAP_HOURS")
+        spider._lookback_days = settings.getint("DISCOVERY_LOOKBACK_DAYS")
+        if settings.getbool("FEED_TEXT_ENABLED"):
+            spider._feed_texts = FeedTexts(settings.getint("FEED_TEXT_MAX_ITEMS"))
+            spider._feed_text_min_chars = settings.getint("FEED_TEXT_MIN_CHARS")
         return spider
 
     @classmethod
@@ -402,6 +420,9 @@ class OutletSpider(Spider):
         self.max_articles: int | None = values["max_articles"]
         self.since: date | None = values["since"]
         self.recrawl: bool = values["recrawl"]
+        self.backfill: bool = values["backfill"]
+        #: from which day on listed entries are requested; set in :meth:`start` (the archive knows the last run)
+        self.discovery_window = DiscoveryWindow(self.since, "since argument") if self.since else DiscoveryWindow(None, "backfill" if self.backfill else "not set")
         self.base_url = self.edition.base_url or self.outlet.base_url
         mirror: tuple[str, str] | None = values["base_url"]
         if mirror and _is_live_host(self.outlet, mirror[1]):
@@ -478,7 +499,7 @@ class OutletSpider(Spider):
 
         Asked at discovery (the feed's or sitemap's date) and after extraction (the page's date).
         """
-        day = _parse_day(published)
+        day = parse_day(published)
         if self.since and day and day < self.since:
             return f"published {day.isoformat()}, before since={self.since.isoformat()}"
         return None
@@ -486,12 +507,20 @@ class OutletSpider(Spider):
     def is_archived(self, url: str) -> bool:
         return self._archive is not None and not self.recrawl and self._archive.is_archived(url)
 
+    def _missing_settled(self, url: str) -> bool:
+        """A translation an earlier run found missing, published more than ``TRANSLATION_RECHECK_DAYS``
+        before this run: not checked again (``-a recrawl=1`` still checks it)."""
+        if self._archive is None or self.recrawl or not self.edition.translation_of:
+            return False
+        return self._archive.state.missing_settled(url, self._archive.started.date(), self._recheck_days)
+
     # ------------------------------------------------------------------ start
 
     async def start(self) -> AsyncIterator[Any]:
         self.crawler.signals.connect(self._robots_resolved, signal=robots_resolved)
         ext = self.crawler.get_extension(ArchiveExtension)
         self._archive = await ext.opened() if ext is not None else None
+        self.discovery_window = await self._open_window()
         self.crawler.signals.connect(_refill_sitemaps_when_idle, signal=signals.spider_idle)
         ed = self.edition
         for path in ed.feeds:
@@ -503,6 +532,23 @@ class OutletSpider(Spider):
             yield self._source(path, self.parse_sitemap, "sitemap", priority=20)
         for path in ed.sections:
             yield self._source(path, self.parse_section, "section", priority=10)
+
+    async def _open_window(self) -> DiscoveryWindow:
+        """The run's discovery window (:func:`pipelines.window.discovery_window`): ``since``, else
+        ``backfill``, else the last complete run of this edition and kind in the archive (looked up in
+        a thread: store listings block), else ``DISCOVERY_LOOKBACK_DAYS``; logged in one line."""
+        now = self._archive.started if self._archive is not None else datetime.now(UTC)
+        last = None
+        if self.since is None and not self.backfill and self._archive is not None:
+            archive = self._archive
+            try:
+                last = await asyncio.to_thread(last_complete_run, archive.store, self.outlet.name, self.edition_name, archive.mirror, now.date())
+            except Exception as exc:  # a store that lists at open but not now: the first-run window
+                logger.warning("discovery window: the last complete run could not be looked up (%s: %s)", type(exc).__name__, exc)
+        window = discovery_window(since=self.since, backfill=self.backfill, last_run=last, now=now,
+                                  overlap_hours=self._overlap_hours, lookback_days=self._lookback_days)
+        logger.info("discovery window: %s (%s)", f"from {window.since.isoformat()}" if window.since else "none, everything listed is read", window.basis)
+        return window
 
     def _source(self, path_or_url: str, callback: Any, kind: str, priority: int) -> Request:
         url = self.absolute(path_or_url)
@@ -557,12 +603,16 @@ class OutletSpider(Spider):
     def source_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("discovery/sources_failed")
+        if isinstance(failure.value, HttpError) and failure.value.response.meta.get("blocked"):
+            self.crawler.stats.inc_value("blocked/sources")
         logger.warning("source %s failed: %s; other sources go on", request.url, _failure_reason(failure))
 
     # ------------------------------------------------------------------ discovery
 
     def parse_feed(self, response: Response) -> Iterator[Request | Article]:
-        """RSS 2.0, RSS 1.0 and Atom: item links with their publication dates."""
+        """RSS 2.0, RSS 1.0 and Atom: item links with their publication dates; an item's full text
+        (FEED_TEXT_*, :func:`pipelines.feedtext.item_full_text`) is kept for the article in case its
+        page cannot be fetched (:meth:`written_from_feed`)."""
         self.crawler.stats.inc_value("discovery/feeds")
         try:
             root = etree.fromstring(response.body, parser=etree.XMLParser(recover=True, resolve_entities=False, no_network=True))
@@ -596,7 +646,24 @@ class OutletSpider(Spider):
             # the publication date, not the last update (WordPress's Atom lists <updated> first)
             published = next((dates[n] for n in _FEED_DATES if dates.get(n)), None)
             if link:
-                yield from self.article_request(urljoin(self.to_live(response.url), link), published, source)
+                url = urljoin(self.to_live(response.url), link)
+                if self._feed_texts is not None:
+                    self._keep_feed_text(node, url, published, response)
+                yield from self.article_request(url, published, source)
+
+    def _keep_feed_text(self, node: Any, url: str, published: str | None, response: Response) -> None:
+        """Keep the feed item ``node``'s full text for article ``url``, if it carries one."""
+        assert self._feed_texts is not None
+        found = item_full_text(node, self._feed_text_min_chars)
+        if found is None:
+            return
+        title = next((" ".join("".join(c.itertext()).split()) for c in node if isinstance(c.tag, str) and etree.QName(c).localname == "title"), "")
+        self._feed_texts.put(FeedText(
+            url=self.to_live(url), title=title, html=found[1], element=found[0], published=published,
+            source=response.meta["source"], content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+            http_status=response.status, fetched_at=response.meta.get("fetched_at", ""), warc=response.meta.get("warc"),
+        ))
+        self.crawler.stats.inc_value("discovery/feed_texts")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request | Article]:
         """Sitemap indexes (followed) and URL sets, Google News sitemaps included; .gz bodies too.
@@ -634,7 +701,8 @@ class OutletSpider(Spider):
                 logger.warning("sitemap %s: %d entries whose <loc> holds an entity reference ignored", response.url, doc.entity_refs)
             base = self.to_live(response.url)
             if doc.kind == "sitemapindex":
-                children = [u for u in (self._live_origin(urljoin(base, loc)) for loc, _ in doc.entries) if self.outlet.owns_host(urlsplit(u).hostname or "")]
+                children = [u for u in (self._live_origin(urljoin(base, loc)) for loc in self._children_in_window(response, doc))
+                            if self.outlet.owns_host(urlsplit(u).hostname or "")]
                 if self.max_articles is None:
                     yield from (self._source(u, self.parse_sitemap, "sitemap", priority=20) for u in children)
                 else:
@@ -645,6 +713,19 @@ class OutletSpider(Spider):
                 for loc, published in doc.entries:
                     yield from self.article_request(urljoin(base, loc), published, source)
         yield from _next_sitemaps(self, 1)  # this sitemap's turn passes on to a queued one
+
+    def _children_in_window(self, response: Response, doc: _SitemapDoc) -> list[str]:
+        """The ``<loc>`` of the index's children whose dates can overlap the discovery window (their
+        ``<lastmod>``, else the date in their URL; an undated child is in); the others are counted
+        in ``discovery/sitemaps_outside_window`` and told in one line."""
+        window = self.discovery_window
+        inside = [loc for loc, lastmod in doc.entries if not window.child_outside(loc, lastmod)]
+        outside = len(doc.entries) - len(inside)
+        if outside:
+            self.crawler.stats.inc_value("discovery/sitemaps_outside_window", outside)
+            logger.info("sitemap index %s: %d of %d child sitemaps end before the discovery window (%s, %s); not requested",
+                        response.url, outside, len(doc.entries), window.since.isoformat() if window.since else "", window.basis)
+        return inside
 
     def parse_section(self, response: Response) -> Iterator[Request | Article]:
         """Fallback source: article-shaped links of a section page."""
@@ -679,9 +760,18 @@ class OutletSpider(Spider):
             self._scheduled.add(url)
             stats.inc_value("articles/skipped_before_since")
             return
+        if self.discovery_window.before(parse_day(published)):
+            # the listing dates it before the window (the page's own date is not held against it)
+            self._scheduled.add(url)
+            stats.inc_value("articles/skipped_before_window")
+            return
         if self.is_archived(url):
             self._scheduled.add(url)
             stats.inc_value("articles/already_archived")
+            return
+        if self._missing_settled(url):
+            self._scheduled.add(url)
+            stats.inc_value("articles/missing_not_rechecked")
             return
         if self.max_articles is not None and self._requested >= self.max_articles:
             stats.inc_value("articles/over_max_articles")
@@ -828,7 +918,70 @@ class OutletSpider(Spider):
         item = self._item(response, request)
         item.status = ERROR
         item.reason = _failure_reason(failure)
+        blocked = response.meta.get("blocked") if response is not None else None
+        if blocked:  # a wall or a bot challenge (crawler.middlewares.BlockDetectionMiddleware)
+            item.status, item.reason = BLOCKED, blocked
+        self._missing_translation(item)
+        if item.status == BLOCKED or (item.http_status or 0) >= 500:
+            yield self.written_from_feed(item) or item
+            return
         yield item
+
+    def written_from_feed(self, failed: Article) -> Article | None:
+        """The article ``failed`` (its page blocked, or 5xx after retries) written from its feed
+        item's full text, or None when no feed read by this worker carried one.
+
+        The item is a fetched page for the pipelines: a minimal HTML page of the feed text
+        (:func:`pipelines.feedtext.feed_page`), extracted and cleaned as a page is, with
+        ``text_source`` "feed" and the feed's response (its WARC record, status, type, time); the
+        page's failed answer stays in the WARC. ``failed`` rides along as ``page_failure``: should the
+        feed text leave no article text, the pipelines record that failure instead of an ``empty``
+        row (which would never be fetched again).
+        """
+        text = self._feed_texts.get(failed.url) if self._feed_texts is not None else None
+        if text is None:
+            return None
+        item = Article(
+            url=failed.url, outlet=failed.outlet, edition=failed.edition, language=failed.language, source=text.source,
+            published_hint=failed.published_hint or text.published, fetched_url=failed.fetched_url, mirror=failed.mirror,
+            frontier_entry=failed.frontier_entry,
+        )
+        item.final_url = failed.url
+        item.http_status = text.http_status
+        item.content_type = text.content_type
+        item.fetched_at = text.fetched_at
+        item.warc = text.warc
+        item.text_source = TEXT_FROM_FEED
+        item.status = FETCHED
+        item.reason = f"page not fetched ({failed.reason}); text from the feed's {text.element} ({text.source})"
+        page = feed_page(text, self.edition.language)
+        encoding = http_content_type_encoding(text.content_type) or "utf-8"
+        try:
+            body = page.encode(encoding, "xmlcharrefreplace")
+        except LookupError:
+            body = page.encode("utf-8")
+        item.body = self._live_links(body)
+        item.page_failure = failed  # type: ignore[attr-defined]
+        self.crawler.stats.inc_value("articles/feed_text_used")
+        return item
+
+    def _missing_translation(self, item: Article) -> None:
+        """A translation edition's article that answers 404/410 is ``missing``, not an error: the
+        outlet lists every story under every edition, translated or not. Its publication day (the
+        listing's, else the URL's) goes into the row: later runs check it again only while that day
+        is within ``TRANSLATION_RECHECK_DAYS`` (pipelines/state.py)."""
+        if not self.edition.translation_of or item.status != ERROR or item.http_status not in (404, 410):
+            return
+        day = parse_day(item.published_hint) or url_day(item.url)
+        item.status = MISSING
+        item.published = day.isoformat() if day else None
+        days = self._recheck_days
+        if day is None:
+            later = "no publication date known: checked again by later runs up to ARCHIVE_MAX_ATTEMPTS"
+        else:
+            later = f"checked again by runs until {(day + timedelta(days=days)).isoformat()} (TRANSLATION_RECHECK_DAYS={days})"
+        item.reason = (f"HTTP {item.http_status}: no {self.edition.language} translation of this {self.edition.translation_of} "
+                       f"story published, or not yet; {later}")
 
 
 def _failure_reason(failure: Failure) -> str:
@@ -839,5 +992,6 @@ def _failure_reason(failure: Failure) -> str:
         return str(value)  # "forbidden by robots.txt[: disallow_all (HTTP 503)]"
     if isinstance(value, HttpError):
         status = value.response.status
-        return f"HTTP {status}"
+        blocked = value.response.meta.get("blocked")
+        return f"blocked: {blocked}" if blocked else f"HTTP {status}"
     return f"{type(value).__name__}: {value}".strip().rstrip(":")

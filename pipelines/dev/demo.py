@@ -59,7 +59,8 @@ def run_demo(outlets: Sequence[str], archive: str = DEFAULT_ARCHIVE, log_level: 
         server = serve(outlet)
         try:
             print(f"== {outlet}: fixture mirror at {server.base_url}, crawling into {archive}", file=out, flush=True)
-            cmd = mirror_crawl_command(outlet, server.base_url, archive, {"LOG_LEVEL": log_level})
+            # backfill=1: the fixture sites are dated in the past, a first run's discovery window would skip them
+            cmd = mirror_crawl_command(outlet, server.base_url, archive, {"LOG_LEVEL": log_level}, {"backfill": "1"})
             status = status or subprocess.run(cmd, check=False, env=env).returncode
         finally:
             server.stop()

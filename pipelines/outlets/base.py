@@ -114,8 +114,12 @@ class Edition:
     #: regex of paths that are never articles even if ``article_pattern`` matches
     #: (tag, author, video, gallery pages).
     exclude_pattern: str | None = None
-    #: when the edition lives on its own host (en.orda.kz), its scheme and host
+    #: when the edition lives on its own host (en.orda.kz), its scheme and host: its article URLs are
+    #: then only those on that host (or its ``www.``/bare spelling), never another edition's host
     base_url: str | None = None
+    #: the edition whose stories this one translates (pravda's ``en`` and ``ru``: ``"uk"``): a listed
+    #: article URL that answers 404/410 is a translation not published (yet), status ``missing``
+    translation_of: str | None = None
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: one instance per outlet, usable as a cache key
@@ -194,8 +198,11 @@ class Outlet:
             ) from None
 
     def is_article_url(self, url: str, edition: str | None = None) -> bool:
-        """True when ``url``'s path has the shape of an article of this edition."""
+        """True when ``url``'s path has the shape of an article of this edition, and, for an edition
+        with its own ``base_url``, ``url`` is on that host (a host-less path is judged by shape)."""
         key = edition or self.default_edition
+        if self.other_edition_host(url, key):
+            return False
         if key not in self._compiled:
             ed = self.edition(key)
             # ASCII classes: ``\d`` must not match Arabic-Indic or other Unicode digits in a URL path
@@ -223,12 +230,24 @@ class Outlet:
         return frozenset(r.name for r in (*self._qualified_html, *self._qualified))
 
     def canonical_problem(self, canonical: str, edition: str | None = None) -> str | None:
-        """Why a page's canonical URL cannot be its identity (another site, not an article), or None."""
+        """Why a page's canonical URL cannot be its identity (another site, another edition's host,
+        not an article), or None."""
         if not self.owns_host(urlsplit(canonical).hostname or ""):
             return "it is on another site"
-        if not self.is_article_url(canonical, edition):
-            return "it is not an article URL"
-        return None
+        if other := self.other_edition_host(canonical, edition):
+            return f"it is on {other}, not the host of edition {edition or self.default_edition}"
+        return None if self.is_article_url(canonical, edition) else "it is not an article URL"
+
+    def other_edition_host(self, url: str, edition: str | None = None) -> str | None:
+        """The host of ``url`` when the edition has its own ``base_url`` and ``url`` is on another
+        host (orda's en edition and ``https://orda.kz/...``, the Russian edition's), else None.
+        The ``www.`` and bare spellings of the edition's host are the same host."""
+        own = self.edition(edition).base_url
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        if not own or not host:
+            return None
+        want = (urlsplit(own).hostname or "").lower()
+        return None if host.removeprefix("www.") == want.removeprefix("www.") else host
 
     def owns_host(self, host: str) -> bool:
         host = host.lower().split(":")[0]
