@@ -41,6 +41,7 @@ def run_counts(stats: dict[str, object]) -> dict[str, int]:
         "skipped": get("archive/status/skipped"),
         "failed": get("archive/status/error"),
         "blocked": get("archive/status/blocked"),
+        "missing": get("archive/status/missing"),
         "responses": get("downloader/response_count"),
     }
 
@@ -264,7 +265,7 @@ class Progress(LogStats):
     keeps its ``responses_per_minute`` and ``items_per_minute`` stats).
 
     found = article URLs the sources listed and this run requested; fetched = their answers;
-    written / duplicate / empty / skipped / failed (error) / blocked = manifest rows so far; pages/min over the
+    written / duplicate / empty / skipped / failed (error) / blocked / missing = manifest rows so far; pages/min over the
     last interval (all responses, including feeds and sitemaps).
     """
 
@@ -298,9 +299,9 @@ class Progress(LogStats):
         rate = (c["responses"] - responses) / max(1e-9, now - then) * 60
         self._last = (now, c["responses"])
         logger.info(
-            "%s: found %d (%d already archived), fetched %d, written %d, duplicate %d, empty %d, skipped %d, failed %d, blocked %d; %.0f pages/min",
+            "%s: found %d (%d already archived), fetched %d, written %d, duplicate %d, empty %d, skipped %d, failed %d, blocked %d, missing %d; %.0f pages/min",
             "finished" if final else "progress", c["found"], c["already_archived"], c["fetched"], c["written"],
-            c["duplicate"], c["empty"], c["skipped"], c["failed"], c["blocked"], rate,
+            c["duplicate"], c["empty"], c["skipped"], c["failed"], c["blocked"], c["missing"], rate,
         )
         return c
 

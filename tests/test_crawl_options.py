@@ -196,7 +196,7 @@ def test_failed_uploads_stay_in_the_spool_and_the_next_run_publishes_them(tmp_pa
 
 def test_overlapping_run_of_the_same_outlet_refuses_cleanly(tmp_path: Path) -> None:
     archive, log = str(tmp_path / "archive"), tmp_path / "first.log"
-    slow = serve("orda", delay=1.0)  # slow enough that the second run starts while the first still holds the lock, also on a loaded machine
+    slow = serve("orda", delay=3.0)  # slow enough (17 requests, 2 at a time) that the second run starts while the first still holds the lock, also on a loaded machine
     try:
         first = crawl_popen("orda", slow, archive, tmp_path / "spool1", expected("orda").get("settings"), log=log)
         lock = tmp_path / "archive" / "locks" / "orda.json"

@@ -180,7 +180,7 @@ def test_one_progress_line_per_interval_and_no_logstats(jsonl_crawl: FeedCrawl) 
     log = jsonl_crawl.log
     assert not re.search(r"Crawled \d+ pages", log) and "[scrapy.extensions.logstats]" not in log
     progress = re.findall(r"\[crawler\.extensions\] INFO: progress: found \d+ \(\d+ already archived\), fetched \d+, written \d+, "
-                          r"duplicate \d+, empty \d+, skipped \d+, failed \d+; \d+ pages/min", log)
+                          r"duplicate \d+, empty \d+, skipped \d+, failed \d+, blocked \d+, missing \d+; \d+ pages/min", log)
     finished = re.findall(r"\[crawler\.extensions\] INFO: finished: found \d+ ", log)
     ticks = jsonl_crawl.stats["elapsed_time_seconds"] / PROGRESS_INTERVAL
     assert len(finished) == 1, log[-3000:]
