@@ -173,6 +173,14 @@ def child_hits(server: HostileServer) -> dict[str, int]:
     return {p: n for p, n in server.hits.items() if CHILD.match(p)}
 
 
+def report(what: str, run: dict[str, Any], children: dict[str, int]) -> None:
+    """One ``discovery-check:`` line with the figures of a run (``pytest -s`` shows it; the issue note quotes it)."""
+    stats = run["summary"]["scrapy_stats"]
+    print(f"\ndiscovery-check: {what}: window {run['summary']['discovery_window']}, index children 300, requested "
+          f"{len(children)}, not requested {stats.get('discovery/sitemaps_outside_window', 0)}, requests "
+          f"{stats.get('downloader/request_count')}, written {run['summary']['counts'].get('written', 0)}")
+
+
 class Runs:
     """Crawls of one archive; each run read back as a downstream reader does."""
 
@@ -348,6 +356,7 @@ def test_a_since_bounded_run_reads_at_most_two_monthly_children_of_300(tmp_path:
         hits = dict(server.hits)
         children = child_hits(server)
     assert hits[INDEX] == 1
+    report("since 25 days back", run, children)
     assert 1 <= len(children) <= 2 and set(children) <= {child_path(month_of(today())), child_path(month_of(since))}, children
     assert all(n == 1 for n in children.values())
     got = statuses(run)
@@ -404,6 +413,7 @@ def test_backfill_walks_every_child(tmp_path: Path) -> None:
     with site.serve() as server:
         run = Runs(tmp_path).crawl(server, args={"backfill": "1"})
         children = child_hits(server)
+    report("backfill=1", run, children)
     assert len(children) == 300 and set(children.values()) == {1}
     assert {statuses(run)[p] for p in paths.values()} == {"written"}, "old stories too"
     assert run["summary"]["discovery_window"] == {"since": None, "basis": "backfill"}

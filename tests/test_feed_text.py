@@ -92,6 +92,27 @@ def test_blocked_pages_are_written_from_the_feeds_full_text(tmp_path: Path) -> N
     assert summary["rule_health"]["pages"] == 0
 
 
+def test_a_slow_feed_still_gives_its_text_to_pages_the_sitemap_listed_first(tmp_path: Path) -> None:
+    """The sitemap answers at once, the feed 2 s later: the pages it lists would be refused before the
+    feed's texts are known, unless the article requests wait for the feeds (they do)."""
+    import time
+
+    items = [story(i) for i in range(3)]
+    routes = walled_site({it["path"]: challenge() for it in items}, feed=feed_of(items))
+    fast_feed = routes[FEEDS[0]]
+
+    def slow_feed(req: Any) -> None:
+        time.sleep(2)
+        fast_feed(req)
+
+    routes[FEEDS[0]] = slow_feed
+    code, run, log = crawl(tmp_path, routes)
+    assert code == 0, log
+    for item in items:
+        assert_written_from_feed(run, item, "HTTP 403 with cf-mitigated: challenge")
+    assert run["summary"]["counts"] == {"written": 3}
+
+
 def test_pages_failing_with_5xx_after_retries_are_written_from_the_feed(tmp_path: Path) -> None:
     items = [story(i) for i in range(3)]
     items[2]["full_text"] = items[2].pop("encoded")  # a Yandex-News feed's yandex:full-text

@@ -218,10 +218,12 @@ def _drop_sitemaps(spider: OutletSpider, fetched: int) -> None:
 
 def _refill_sitemaps_when_idle(spider: Spider) -> None:
     """``spider_idle``: a queued child sitemap waits for a read sitemap to pass the turn on; when the
-    ones in flight failed instead (``source_failed``), the crawl goes idle and the next ones go now."""
+    ones in flight failed instead (``source_failed``), the crawl goes idle and the next ones go now.
+    Article requests held for the feeds (:meth:`OutletSpider.feed_done`) go too: a feed that ended
+    without its callback or errback (dropped by a middleware) must not hold them for ever."""
     if not isinstance(spider, OutletSpider) or spider.crawler.engine is None:
         return
-    requests = list(_next_sitemaps(spider, SITEMAP_WINDOW))
+    requests = [*spider.release_held(), *_next_sitemaps(spider, SITEMAP_WINDOW)]
     for request in requests:
         spider.crawler.engine.crawl(request)
     if requests:
@@ -382,6 +384,8 @@ class OutletSpider(Spider):
     #: full texts of this worker's feed items by article URL (FEED_TEXT_*; set in from_crawler)
     _feed_texts: FeedTexts | None = None
     _feed_text_min_chars: int = 0
+    #: article requests wait for the feeds of :meth:`start` (FEED_TEXT_ENABLED, no shared frontier)
+    _hold_for_feeds: bool = False
     #: the discovery window's and the missing translations' settings (pipelines/window.py; set in from_crawler)
     _overlap_hours: float
     _lookback_days: int
@@ -400,6 +404,9 @@ class OutletSpider(Spider):
         if settings.getbool("FEED_TEXT_ENABLED"):
             spider._feed_texts = FeedTexts(settings.getint("FEED_TEXT_MAX_ITEMS"))
             spider._feed_text_min_chars = settings.getint("FEED_TEXT_MIN_CHARS")
+            # articles wait for this process's feeds, so a page that fails finds its feed text; not with a
+            # shared frontier, whose feed answers may go to another worker
+            spider._hold_for_feeds = not settings.get("SCHEDULER_URI")
         return spider
 
     @classmethod
@@ -440,6 +447,8 @@ class OutletSpider(Spider):
         else:
             self.allowed_domains = list(self.outlet.domains)
         self._sitemap_queue: deque[str] = deque()  # child sitemaps of an index not requested yet (max_articles)
+        self._feeds_pending = 0  # feeds of start() not read yet (article requests wait for them)
+        self._held: list[Request] = []  # article requests waiting for the feeds
         self._scheduled: set[str] = set()  # every article URL seen, scheduled or not
         self._requested = 0  # article URLs actually requested (max_articles)
         self._moved: dict[str, str] = {}  # article URL -> the article URL it redirected to
@@ -524,6 +533,8 @@ class OutletSpider(Spider):
         self.crawler.signals.connect(_refill_sitemaps_when_idle, signal=signals.spider_idle)
         ed = self.edition
         for path in ed.feeds:
+            if self._hold_for_feeds:
+                self._feeds_pending += 1
             yield self._source(path, self.parse_feed, "feed", priority=30)
         for path in ed.sitemaps:
             if _budget_spent(self):  # start() is read lazily: the feeds may have spent it already
@@ -600,12 +611,13 @@ class OutletSpider(Spider):
             logger.info("robots.txt sitemap %s is not declared by %s; read as a source", redact(live), self.outlet.name)
             yield self._source(self.to_live(live), self.parse_sitemap, "sitemap", priority=20)
 
-    def source_failed(self, failure: Failure) -> None:
+    def source_failed(self, failure: Failure) -> list[Request]:
         request = failure.request  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("discovery/sources_failed")
         if isinstance(failure.value, HttpError) and failure.value.response.meta.get("blocked"):
             self.crawler.stats.inc_value("blocked/sources")
         logger.warning("source %s failed: %s; other sources go on", request.url, _failure_reason(failure))
+        return self.feed_done() if request.callback == self.parse_feed else []
 
     # ------------------------------------------------------------------ discovery
 
@@ -613,6 +625,10 @@ class OutletSpider(Spider):
         """RSS 2.0, RSS 1.0 and Atom: item links with their publication dates; an item's full text
         (FEED_TEXT_*, :func:`pipelines.feedtext.item_full_text`) is kept for the article in case its
         page cannot be fetched (:meth:`written_from_feed`)."""
+        yield from self._feed_items(response)
+        yield from self.feed_done()
+
+    def _feed_items(self, response: Response) -> Iterator[Request | Article]:
         self.crawler.stats.inc_value("discovery/feeds")
         try:
             root = etree.fromstring(response.body, parser=etree.XMLParser(recover=True, resolve_entities=False, no_network=True))
@@ -788,7 +804,24 @@ class OutletSpider(Spider):
             return
         self._requested += 1
         stats.inc_value("articles/scheduled")
+        if self._feeds_pending > 0:
+            self._held.append(request)  # until the feeds are read (feed_done)
+            return
         yield request
+
+    def feed_done(self) -> list[Request]:
+        """A feed of :meth:`start` was read or failed; once none is pending, the article requests held for
+        them go out. Held so that an article whose page is blocked or fails finds the full text of its
+        feed item already kept (:meth:`written_from_feed`), whichever source listed it first."""
+        if self._feeds_pending > 0:
+            self._feeds_pending -= 1
+        return self.release_held() if self._feeds_pending == 0 else []
+
+    def release_held(self) -> list[Request]:
+        """The article requests held for the feeds, now (and nothing is held any more)."""
+        self._feeds_pending = 0
+        held, self._held = self._held, []
+        return held
 
     def _too_long(self, fetch_url: str) -> int | None:
         """``URLLENGTH_LIMIT`` when ``fetch_url`` is longer (Scrapy would drop its request without a trace)."""
