@@ -126,6 +126,8 @@ def last_complete_run(store: Store, outlet: str, edition: str, mirror: bool, tod
                 continue  # a summary cut short: not a run to count on
             if summary.get("outcome") != COMPLETE or summary.get("edition") != edition or bool(summary.get("mirror")) != mirror:
                 continue
+            if _stopped_short(summary):
+                continue
             if started.tzinfo is None:
                 started = started.replace(tzinfo=UTC)
             if best is None or started > best[1]:
@@ -133,6 +135,17 @@ def last_complete_run(store: Store, outlet: str, edition: str, mirror: bool, tod
         if best is not None:
             return best
     return None
+
+
+#: stats of a run that did not read all it listed (``-a max_articles=N`` reached): it covers no window
+_SHORT_STATS = ("articles/over_max_articles", "discovery/sitemaps_over_max_articles")
+
+
+def _stopped_short(summary: dict[str, object]) -> bool:
+    """A complete run that stopped at ``max_articles`` left listed articles unread: the next window must
+    not start from it."""
+    stats = summary.get("scrapy_stats")
+    return isinstance(stats, dict) and any(int(stats.get(key) or 0) > 0 for key in _SHORT_STATS)
 
 
 def discovery_window(*, since: date | None, backfill: bool, last_run: tuple[str, datetime] | None, now: datetime,

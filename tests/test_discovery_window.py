@@ -284,9 +284,10 @@ def test_the_window_basis_in_order_of_precedence() -> None:
 
 
 def _run(store: FileStore, day: str, run_id: str, started: str, outcome: str = "complete", edition: str = "en",
-         mirror: str | None = None, marker: bool = True, outlet: str = "pravda") -> None:
+         mirror: str | None = None, marker: bool = True, outlet: str = "pravda", stats: dict[str, int] | None = None) -> None:
     prefix = f"runs/{day}/{outlet}/{run_id}"
-    summary = {"run_id": run_id, "outlet": outlet, "edition": edition, "mirror": mirror, "started_at": started, "outcome": outcome}
+    summary = {"run_id": run_id, "outlet": outlet, "edition": edition, "mirror": mirror, "started_at": started, "outcome": outcome,
+               "scrapy_stats": stats or {"articles/over_max_articles": 0}}
     store.put_bytes(json.dumps(summary).encode(), f"{prefix}/summary.json")
     store.put_bytes(b"", f"{prefix}/manifest.jsonl")
     if marker:
@@ -308,6 +309,9 @@ def test_the_last_complete_run_of_the_same_edition_and_kind(tmp_path: Path) -> N
     _run(store, "2026-12-03", "r-uk", "2026-12-03T01:00:00Z", edition="uk")
     _run(store, "2026-12-03", "r-mirror", "2026-12-03T02:00:00Z", mirror="http://127.0.0.1:8080")
     _run(store, "2026-12-03", "r-orda", "2026-12-03T03:00:00Z", outlet="orda")
+    # complete, but stopped at max_articles: listed articles were left unread
+    _run(store, "2026-12-03", "r-capped", "2026-12-03T04:00:00Z", stats={"articles/over_max_articles": 7})
+    _run(store, "2026-12-03", "r-capped-sitemaps", "2026-12-03T04:30:00Z", stats={"discovery/sitemaps_over_max_articles": 2})
     assert last_complete_run(store, "pravda", "en", False, today_) == ("r-late", datetime(2026, 11, 28, 5, 0, tzinfo=UTC))
     assert last_complete_run(store, "pravda", "en", True, today_) == ("r-mirror", datetime(2026, 12, 3, 2, 0, tzinfo=UTC))
     assert last_complete_run(store, "pravda", "uk", False, today_)[0] == "r-uk"  # type: ignore[index]
