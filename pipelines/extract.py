@@ -14,11 +14,13 @@ import json
 import logging
 import re
 import signal
+from copy import deepcopy
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
 import trafilatura
+from trafilatura.xml import xmltotxt
 from lxml import etree
 from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
@@ -91,7 +93,8 @@ def extract_document(body: bytes, content_type: str, url: str, outlet_name: str 
     """Decode, prune the outlet's boilerplate nodes and extract the article; runs in a worker.
 
     Returns title, authors, published (ISO 8601 or None), canonical_url, language, encoding,
-    paragraphs (trafilatura's text lines; cleaning groups them) and removed (HTML rule counts).
+    paragraphs (trafilatura's text lines, list items as "• " lines: :func:`text_with_bullets`;
+    cleaning groups them) and removed (HTML rule counts).
     """
     global _alarm_fired
     if timeout:
@@ -154,9 +157,63 @@ def _extract(body: bytes, content_type: str, url: str, outlet_name: str | None) 
         "canonical_url": canonical,
         "language": html_lang or (doc.language if doc is not None else None),
         "encoding": encoding,
-        "paragraphs": [ln.strip() for ln in (doc.text or "").split("\n") if ln.strip()] if doc is not None else [],
+        "paragraphs": [ln.strip() for ln in text_with_bullets(doc).split("\n") if ln.strip()] if doc is not None else [],
         "removed": dict(removed),
     }
+
+
+#: how the corpus writes a list item (the seed documents, ``shared/seeds/``); trafilatura's plain
+#: text writes "- " (indented by nesting level), which a paragraph may also start with
+LIST_BULLET = "• "
+ITEM_MARK = "\u205c"  # a printable character trafilatura's text sanitising keeps (a private-use one it drops)
+
+
+def text_with_bullets(doc: Any) -> str:
+    """trafilatura's text of the article with its list items written as "• " lines.
+
+    trafilatura's ``xmltotxt`` writes "- " before an ``<item>`` of a ``<list>``, the same as a
+    paragraph of the page that starts with a dash. To map only the items' markers, the body is
+    rendered again (the same ``xmltotxt``, so every other byte is as in ``doc.text``) from a copy
+    whose items begin with a mark that occurs nowhere in the text: "- " followed by the mark is an
+    item's marker. A marker left alone on its line (an item whose text starts with a line break,
+    or whose content begins with a sublist, which trafilatura gives no marker of its own) goes to
+    the item's next line, unless that is a sublist's item. Items inside a table cell get no marker
+    (trafilatura flattens them into the cell) and no mark. Nesting is not shown: every item is one
+    "• " line."""
+    text = doc.text or ""
+    body = doc.body
+    if body is None or body.find(".//item") is None:
+        return text
+    mark = ITEM_MARK
+    while mark in text:
+        mark += ITEM_MARK
+    copy = deepcopy(body)
+    for item in copy.iter("item"):
+        if any(parent.tag == "cell" for parent in item.iterancestors()):
+            continue
+        first = item[0] if len(item) and not _has_text(item.text) else None
+        if first is not None and first.tag == "lb":
+            # a leading line break: the item's text starts in the break's tail
+            first.tail = mark + (first.tail or "").lstrip()
+        elif _has_text(item.text):
+            item.text = mark + (item.text or "")
+        else:
+            item.text = mark
+    lines: list[str] = []
+    pending = False  # a marker whose item goes on on the next line
+    for line in xmltotxt(copy, False).split("\n"):
+        m = re.match(rf"\s*- {re.escape(mark)}(.*)", line)
+        if m and not m[1].strip():
+            pending = True
+            continue
+        if m or (pending and line.strip()):
+            line, pending = LIST_BULLET + (m[1] if m else line.lstrip()), False
+        lines.append(line.replace(mark, ""))
+    return "\n".join(lines)
+
+
+def _has_text(value: str | None) -> bool:
+    return bool(value and not value.isspace())
 
 
 #: schema.org types whose ``datePublished`` is the article's (NewsArticle and its subtypes, ...)
