@@ -138,6 +138,40 @@ def crawl_popen(outlet: str, server: MirrorServer, archive: str, spool: Path, se
     return subprocess.Popen(mirror_crawl_command(outlet, server.base_url, archive, merged, fixture_args()), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
+@dataclass
+class FixtureRun:
+    """One completed crawl of an outlet's fixture mirror, read back as a reader does."""
+
+    store: Any
+    prefix: str
+    rows: dict[str, Any]  # url -> pipelines.manifest.ManifestRow
+    hits: dict[str, int]  # the mirror's requests by path
+
+    def text(self, url: str) -> str:
+        """The text file of the written row of ``url``."""
+        row = self.rows[url]
+        assert row.status == "written" and row.text_key, (url, row.status, row.reason)
+        return self.store.get_bytes(row.text_key).decode("utf-8")
+
+
+def crawl_fixture(outlet: str, tmp_path: Path) -> FixtureRun:
+    """``scrapy crawl OUTLET`` of its fixture mirror into a new local archive (exit 0 asserted): its one run."""
+    from pipelines.reader import completed_runs, read_rows
+    from pipelines.storage import open_store
+
+    server = serve(outlet)
+    try:
+        archive = str(tmp_path / "archive")
+        result = run_crawl(outlet, server, archive, tmp_path / "spool")
+        assert result.returncode == 0, result.log[-3000:]
+        hits = dict(server.hits)
+    finally:
+        server.stop()
+    store = open_store(archive)
+    (prefix,) = completed_runs(store)
+    return FixtureRun(store, prefix, {r.url: r for r in read_rows(store, prefix)}, hits)
+
+
 def expected(outlet: str, edition: str | None = None) -> dict[str, Any]:
     name = "expected.json" if edition is None else f"expected-{edition}.json"
     return json.loads((SITES / outlet / name).read_text(encoding="utf-8"))

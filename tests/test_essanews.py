@@ -16,12 +16,9 @@ import pytest
 from lxml import html as lxml_html
 
 from pipelines.clean import clean_lines, clean_text, parse_document, rules_for
-from pipelines.dev.mirror import serve
 from pipelines.extract import extract_document
 from pipelines.outlets import get_outlet
-from pipelines.reader import completed_runs, read_rows
-from pipelines.storage import open_store
-from tests.conftest import SITES, run_crawl
+from tests.conftest import SITES, crawl_fixture
 from tests.quality import LABELED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,19 +89,9 @@ def test_clean_command_turns_the_raw_seed_into_the_cleaned_seed(tmp_path: Path) 
 
 def test_crawl_of_the_fixture_writes_the_cleaned_seed_for_the_seed_page(tmp_path: Path) -> None:
     """``scrapy crawl essanews`` against the fixture mirror: the seed page's text file is the cleaned seed."""
-    server = serve("essanews")
-    try:
-        archive = str(tmp_path / "archive")
-        result = run_crawl("essanews", server, archive, tmp_path / "spool")
-        assert result.returncode == 0, result.log[-3000:]
-    finally:
-        server.stop()
-    store = open_store(archive)
-    (prefix,) = completed_runs(store)
-    rows = {r.url: r for r in read_rows(store, prefix)}
-    row = rows[SEED_URL]
-    assert row.status == "written" and row.text_key, (row.status, row.reason)
-    assert store.get_bytes(row.text_key).decode("utf-8") == SEED_CLEAN.read_text(encoding="utf-8")
+    run = crawl_fixture("essanews", tmp_path)
+    rows, row = run.rows, run.rows[SEED_URL]
+    assert run.text(SEED_URL) == SEED_CLEAN.read_text(encoding="utf-8")
     assert row.title == SEED_CLEAN.read_text(encoding="utf-8").split("\n", 1)[0]
     assert row.outlet == "essanews" and row.language == "en" and (row.published or "").startswith("2023-11-12")
     assert {"essanews:breadcrumb", "essanews:lead_image", "essanews:article_meta", "essanews:related_content"} <= set(row.removed_lines)

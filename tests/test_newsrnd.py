@@ -22,7 +22,7 @@ from pipelines.extract import extract_document
 from pipelines.outlets import get_outlet
 from pipelines.reader import completed_runs, read_rows
 from pipelines.storage import open_store
-from tests.conftest import SITES, run_crawl
+from tests.conftest import SITES, crawl_fixture, run_crawl
 from tests.quality import LABELED
 from tests.test_essanews import SEED_URL as ESSANEWS_SEED_URL, visible_lines
 
@@ -83,21 +83,11 @@ def test_clean_command_turns_the_raw_seed_into_the_cleaned_seed(tmp_path: Path) 
 def test_crawl_of_the_fixture_writes_the_cleaned_seed_for_the_seed_page(tmp_path: Path) -> None:
     """``scrapy crawl newsrnd`` against the fixture mirror: the seed page's text file is the cleaned seed; the
     slug with ``(2-1)--`` is fetched and written like any other."""
-    server = serve("newsrnd")
-    try:
-        archive = str(tmp_path / "archive")
-        result = run_crawl("newsrnd", server, archive, tmp_path / "spool")
-        assert result.returncode == 0, result.log[-3000:]
-        paren = "/sports/2026-11-23-spain-norway-(2-1)--la-roja-reach-the-nations-league-final.SJ9cK0dQ1e.html"
-        assert server.hits[paren] == 1
-    finally:
-        server.stop()
-    store = open_store(archive)
-    (prefix,) = completed_runs(store)
-    rows = {r.url: r for r in read_rows(store, prefix)}
-    row = rows[SEED_URL]
-    assert row.status == "written" and row.text_key, (row.status, row.reason)
-    assert store.get_bytes(row.text_key).decode("utf-8") == SEED_CLEAN.read_text(encoding="utf-8")
+    run = crawl_fixture("newsrnd", tmp_path)
+    paren = "/sports/2026-11-23-spain-norway-(2-1)--la-roja-reach-the-nations-league-final.SJ9cK0dQ1e.html"
+    assert run.hits[paren] == 1
+    rows, row = run.rows, run.rows[SEED_URL]
+    assert run.text(SEED_URL) == SEED_CLEAN.read_text(encoding="utf-8")
     assert row.title == parse_document(SEED_RAW.read_text(encoding="utf-8"))[2]
     assert row.outlet == "newsrnd" and row.language == "en" and (row.published or "").startswith("2023-11-12")
     assert {"newsrnd:highlights", "newsrnd:day_archive_link", "newsrnd:link_lists", "newsrnd:language_banner"} <= set(row.removed_lines)

@@ -27,10 +27,7 @@ import pytest
 from lxml import html as lxml_html
 
 from pipelines.clean import parse_document
-from pipelines.dev.mirror import serve
-from pipelines.reader import completed_runs, read_rows
-from pipelines.storage import open_store
-from tests.conftest import SITES, run_crawl
+from tests.conftest import SITES, crawl_fixture
 from tests.quality import LABELED
 
 SEEDS = LABELED / "seeds"
@@ -68,19 +65,10 @@ def test_every_seed_is_crawled_by_a_test_with_its_outlet() -> None:
 @pytest.mark.parametrize("seed", sorted(CRAWLED_HERE))
 def test_the_seed_page_crawls_to_the_cleaned_seed(seed: str, tmp_path: Path) -> None:
     outlet, url = CRAWLED_HERE[seed]
-    server = serve(outlet)
-    try:
-        archive = str(tmp_path / "archive")
-        result = run_crawl(outlet, server, archive, tmp_path / "spool")
-        assert result.returncode == 0, result.log[-3000:]
-    finally:
-        server.stop()
-    store = open_store(archive)
-    (prefix,) = completed_runs(store)
-    row = next(r for r in read_rows(store, prefix) if r.url == url)
-    assert row.status == "written" and row.text_key, (row.status, row.reason)
+    run = crawl_fixture(outlet, tmp_path)
+    row = run.rows[url]
     want = seed_file(seed, "expected").read_text(encoding="utf-8")
-    assert store.get_bytes(row.text_key).decode("utf-8") == want
+    assert run.text(url) == want
     assert row.title == want.split("\n", 1)[0]
 
 
