@@ -179,6 +179,9 @@ class ArchiveExtension:
 #: the spider's stats of sources read; their sum (over a frontier job's workers: crawler.frontier)
 #: decides "no source could be read"
 SOURCE_STATS = ("discovery/feeds", "discovery/sitemaps", "discovery/sections")
+#: signal (``request``): the spider is done with a source's answer (its callback or errback has handed
+#: over everything it discovered); the shared frontier counts the source done only then
+source_read = object()
 
 
 def _unreadable(stats: dict[str, Any], outlet: str) -> str | None:

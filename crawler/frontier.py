@@ -40,7 +40,7 @@ from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.extensions import SOURCE_STATS, ArchiveExtension, refuse_start
+from crawler.extensions import SOURCE_STATS, ArchiveExtension, refuse_start, source_read
 from pipelines import layout
 from pipelines.crawljob import FRONTIER_LOST
 from pipelines.redisconn import UNREACHABLE, connect, shown
@@ -142,6 +142,8 @@ class FrontierScheduler(RedisScheduler):
         self._retried: set[str] = set()  # fields put back once already after a failed item
         self._stale: set[str] = set()  # fields put back once already as stale (see _requeue_stale)
         self._done_buffer: set[tuple[str, str]] = set()  # (worker, field) done, HDEL not in Redis yet
+        #: sources whose answer left the downloader, their callback not finished (``source_read`` not yet)
+        self._reading: set[str] = set()
         self._buffer: deque[Request] = deque()  # discovered requests not in the frontier yet
         self._away_since: float | None = None  # monotonic time Redis became unreachable
         self._connected_since = time.monotonic()
@@ -152,6 +154,7 @@ class FrontierScheduler(RedisScheduler):
         self._sources_reported = 0
         self._giving_up = False
         crawler.signals.connect(self._request_done, signal=signals.request_left_downloader)
+        crawler.signals.connect(self._source_read, signal=source_read)
         crawler.signals.connect(self._item_done, signal=signals.item_scraped)
         crawler.signals.connect(self._item_done, signal=signals.item_dropped)
         crawler.signals.connect(self._item_failed, signal=signals.item_error)
@@ -483,7 +486,11 @@ class FrontierScheduler(RedisScheduler):
 
     def _requeue_stale(self) -> int:
         """The engine asks only when it is idle: what this worker still has in flight is not being
-        crawled here (a redirect hop lost with a lost job, say): it goes back in the queue."""
+        crawled here (a redirect hop lost with a lost job, say): it goes back in the queue. A source
+        whose answer arrived is done, whether or not its callback said so (it has run by now)."""
+        for entry in list(self._reading):
+            self._reading.discard(entry)
+            self._done(entry)
         remote = {f.decode() for f in self.server.hkeys(self._inflight_key(self.worker))}
         for field in self._inflight.keys() - remote:  # finished by another worker
             del self._inflight[field]
@@ -525,10 +532,23 @@ class FrontierScheduler(RedisScheduler):
         self._done_buffer.clear()
 
     def _request_done(self, request: Request, spider: Spider) -> None:
-        # sources (robots, feeds, sitemaps, sections) are done when their response is in;
-        # articles only when their manifest row is written (see _item_done)
-        if "article" not in request.meta:
-            self._done(request.meta.get("frontier_entry"))
+        # the spider's sources (feeds, sitemaps, sections) are done once their callback or errback has
+        # handed over what they discovered (_source_read): until then another worker must not find
+        # the job empty and finish; other requests when their response is in; articles only when their
+        # manifest row is written (see _item_done)
+        entry = request.meta.get("frontier_entry")
+        if "article" in request.meta or not entry:
+            return
+        if "source" in request.meta:
+            self._reading.add(entry)
+        else:
+            self._done(entry)
+
+    def _source_read(self, request: Request, **kwargs: Any) -> None:
+        entry = request.meta.get("frontier_entry")
+        if entry:
+            self._reading.discard(entry)
+            self._done(entry)
 
     def _item_done(self, item: Any, **kwargs: Any) -> None:
         self._done(getattr(item, "frontier_entry", None))

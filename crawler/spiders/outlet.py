@@ -45,7 +45,7 @@ from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
-from crawler.extensions import ArchiveExtension
+from crawler.extensions import ArchiveExtension, source_read
 from crawler.robots import RobotsPolicy, robots_resolved
 from crawler.items import ERROR, FETCHED, SKIPPED, Article
 from pipelines.archive import Archive
@@ -617,7 +617,16 @@ class OutletSpider(Spider):
         if isinstance(failure.value, HttpError) and failure.value.response.meta.get("blocked"):
             self.crawler.stats.inc_value("blocked/sources")
         logger.warning("source %s failed: %s; other sources go on", request.url, _failure_reason(failure))
-        return self.feed_done() if request.callback == self.parse_feed else []
+        try:
+            return self.feed_done() if request.callback == self.parse_feed else []
+        finally:
+            self.source_read(request)
+
+    def source_read(self, request: Request | None) -> None:
+        """Tell (``source_read``) that everything a source's answer discovered is handed over: a shared
+        frontier counts the source done only now, so another worker does not finish meanwhile."""
+        if request is not None:
+            self.crawler.signals.send_catch_log(signal=source_read, request=request, spider=self)
 
     # ------------------------------------------------------------------ discovery
 
@@ -625,8 +634,11 @@ class OutletSpider(Spider):
         """RSS 2.0, RSS 1.0 and Atom: item links with their publication dates; an item's full text
         (FEED_TEXT_*, :func:`pipelines.feedtext.item_full_text`) is kept for the article in case its
         page cannot be fetched (:meth:`written_from_feed`)."""
-        yield from self._feed_items(response)
-        yield from self.feed_done()
+        try:
+            yield from self._feed_items(response)
+            yield from self.feed_done()
+        finally:
+            self.source_read(response.request)
 
     def _feed_items(self, response: Response) -> Iterator[Request | Article]:
         self.crawler.stats.inc_value("discovery/feeds")
@@ -682,6 +694,12 @@ class OutletSpider(Spider):
         self.crawler.stats.inc_value("discovery/feed_texts")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request | Article]:
+        try:
+            yield from self._sitemap_entries(response)
+        finally:
+            self.source_read(response.request)
+
+    def _sitemap_entries(self, response: Response) -> Iterator[Request | Article]:
         """Sitemap indexes (followed) and URL sets, Google News sitemaps included; .gz bodies too.
 
         With ``max_articles``, an index's children are queued and requested a few at a time (each
@@ -745,6 +763,12 @@ class OutletSpider(Spider):
 
     def parse_section(self, response: Response) -> Iterator[Request | Article]:
         """Fallback source: article-shaped links of a section page."""
+        try:
+            yield from self._section_links(response)
+        finally:
+            self.source_read(response.request)
+
+    def _section_links(self, response: Response) -> Iterator[Request | Article]:
         self.crawler.stats.inc_value("discovery/sections")
         if not isinstance(response, TextResponse):
             return
