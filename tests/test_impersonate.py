@@ -335,6 +335,10 @@ def test_download_timeout_bounds_the_whole_exchange(tls_mirror: TLSMirror, tmp_p
     assert row["status"] == "error"
     assert row["reason"].startswith("DownloadTimeoutError") and "longer than 2" in row["reason"], row["reason"]
     assert all(run["rows"][url]["status"] == "written" for url in written[1:])
+    # the server notices the hang-up at its next write (a loaded machine may end the crawl first)
+    deadline = time.monotonic() + 15
+    while path not in tls_mirror.hung_up and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert path in tls_mirror.hung_up, "the handler dropped the transfer instead of reading it to its end"
     assert run["summary"]["scrapy_stats"]["downloader/browser_tls/request_count"] > 0
 
