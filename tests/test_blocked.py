@@ -159,6 +159,9 @@ def test_a_walled_site_ends_failed_blocked_with_exit_3_and_counts_in_the_summary
         paths = server.paths()
     assert crawl.result.returncode == EXIT_BLOCKED, crawl.log
     assert sorted(p for p in paths if p.startswith("/news/")) == sorted(arts), "each article asked once: a challenge is not retried"
+    summary = crawl.run()["summary"]
+    print(f"\nblocked-check: walled site: exit {crawl.result.returncode}, {summary['outcome']}: {summary['outcome_reason']}; "
+          f"rows {summary['counts']}; backoffs {summary['scrapy_stats']['blocked/backoffs']}; requests to the host {len(paths)}")
     assert_archive_sound(crawl.store, tmp_path)
     run = crawl.run()
     summary = run["summary"]

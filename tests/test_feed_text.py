@@ -84,6 +84,8 @@ def test_blocked_pages_are_written_from_the_feeds_full_text(tmp_path: Path) -> N
     summary = run["summary"]
     assert summary["counts"] == {"written": 4} and summary["outcome"] == "complete"
     assert summary["blocked"]["from_feed"] == 4 and summary["blocked"]["blocked"] >= 4
+    print(f"\nfeed-text-check: pages walled, feed with content:encoded: exit {code}, {summary['outcome']}, rows {summary['counts']}, "
+          f"text_source {sorted({r['text_source'] for r in run['rows'].values()})}, blocked {summary['blocked']}")
     # the pages' own answers are archived too
     statuses = [r.status for d in run["warcs"].values() for r in warc.iter_records(d)
                 if r.rec_type == "response" and urlsplit(r.target_uri).path == items[0]["path"]]

@@ -694,6 +694,7 @@ class OutletSpider(Spider):
         self.crawler.stats.inc_value("discovery/feed_texts")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request | Article]:
+        """A sitemap or sitemap index (:meth:`_sitemap_entries`), then ``source_read``."""
         try:
             yield from self._sitemap_entries(response)
         finally:
