@@ -17,8 +17,6 @@ import struct
 import sys
 import zlib
 from collections.abc import Callable, Iterator
-from email.utils import parsedate_to_datetime
-from datetime import UTC, datetime
 from gzip import GzipFile
 from http import HTTPStatus
 from io import BytesIO
@@ -38,7 +36,7 @@ from scrapy.utils.response import response_status_message
 from crawler.browsertls import SENT_HEADERS_META
 from crawler.extensions import ArchiveExtension
 from pipelines.archive import Archive, StorageFault
-from pipelines.blocking import CF_MITIGATED, CHALLENGE_MAX_BYTES, CHALLENGE_PAGE, detect_block, next_delay, retry_after_seconds
+from pipelines.blocking import CF_MITIGATED, CHALLENGE_MAX_BYTES, CHALLENGE_PAGE, detect_block, next_delay, retry_after, retry_after_seconds
 from pipelines.urls import strip_credentials
 from pipelines.warc import HttpExchange
 
@@ -353,17 +351,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     def retry_delay(self, request: Request, response: Response) -> float:
         attempt = request.meta.get("retry_times", 0)
         delay = self.backoff_base * (2**attempt)
-        header = response.headers.get(b"Retry-After")
-        if header:
-            value = header.decode("latin-1").strip()
-            try:
-                asked = float(value)
-            except ValueError:
-                try:
-                    asked = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
-                except (TypeError, ValueError):
-                    asked = delay
-            delay = max(0.0, asked) if asked >= 0 else delay
+        asked = retry_after(response.headers.get(b"Retry-After", b"").decode("latin-1"))
+        if asked is not None and asked >= 0:  # unreadable, or a date already past: the exponential delay
+            delay = asked
         return min(delay, self.backoff_max)
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]

@@ -96,13 +96,15 @@ def block_reason(status: int, headers: Mapping[str, str] | Iterable[tuple[str, s
     return block.reason if block else None
 
 
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """A ``Retry-After`` header in seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header as seconds from ``now`` (delta-seconds or an HTTP date; negative for a
+    date in the past), None when absent or unreadable. The one reader of the header: the block
+    back-off (:func:`retry_after_seconds`) and the retries (``crawler.middlewares.BackoffRetryMiddleware``)."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        return float(value)
     except ValueError:
         pass
     try:
@@ -111,7 +113,13 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return (when - (now or datetime.now(UTC))).total_seconds()
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """:func:`retry_after`, never below 0 (a date in the past: no wait)."""
+    asked = retry_after(value, now)
+    return None if asked is None else max(0.0, asked)
 
 
 def next_delay(delay: float, start: float, cap: float, retry_after: float | None = None) -> float:
