@@ -81,6 +81,9 @@ class Article:
         self.body: bytes = b""  # decoded transfer/content encodings, raw charset (ExtractPipeline empties it)
         self.paragraphs: list[str] = []  # filled by extraction and cleaning
         self.warc: RecordLocation | None = None  # the response record, from the WARC capture middleware
+        #: an article written from its feed's text: the failed page's item (blocked, 5xx), recorded instead
+        #: should the feed text give no article text (crawler.pipelines)
+        self.page_failure: Article | None = None
 
     def identity(self) -> str:
         """The docid the article has now (its canonical URL may still change before it is written)."""

@@ -122,7 +122,7 @@ def _unless_empty_feed_text(item: Article) -> Article:
     """An article written from its feed's text (crawler.spiders.outlet written_from_feed) that has no
     text left is not ``empty`` (an archived status: its page would never be fetched again): its
     page's failure (``blocked``, ``error``) is recorded instead."""
-    failed = getattr(item, "page_failure", None)
+    failed = item.page_failure
     if item.status != EMPTY or item.text_source != TEXT_FROM_FEED or failed is None:
         return item
     failed.reason = f"{failed.reason}; its feed item's text gave none ({item.reason})"

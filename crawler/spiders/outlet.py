@@ -1019,7 +1019,7 @@ class OutletSpider(Spider):
         except LookupError:
             body = page.encode("utf-8")
         item.body = self._live_links(body)
-        item.page_failure = failed  # type: ignore[attr-defined]
+        item.page_failure = failed
         self.crawler.stats.inc_value("articles/feed_text_used")
         return item
 
